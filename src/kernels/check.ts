@@ -1,0 +1,23 @@
+// Argument checks at the public entry points. Each message names the function, the rule and
+// the value, and what to do about it.
+
+export function fail(where: string, message: string): never {
+  throw new RangeError(`${where}: ${message}`);
+}
+
+export function checkInteger(where: string, name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+    fail(where, `${name} must be an integer ${range}, but got ${value}`);
+  }
+}
+
+export function checkLength(where: string, name: string, actual: number, expected: number): void {
+  if (actual !== expected) fail(where, `${name} must have ${expected} elements, but has ${actual}`);
+}
+
+export function checkNoNaN(where: string, nanCount: number, name = "input"): void {
+  if (nanCount > 0) {
+    fail(where, `${name} contains ${nanCount} NaN value${nanCount === 1 ? "" : "s"}; NaN has no quantized value, replace or remove them first`);
+  }
+}
