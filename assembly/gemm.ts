@@ -1,0 +1,1 @@
+// gemm kernels (see the façade in src/kernels/).

@@ -1,0 +1,1 @@
+// im2col kernels (see the façade in src/kernels/).

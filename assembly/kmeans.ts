@@ -1,0 +1,1 @@
+// kmeans kernels (see the façade in src/kernels/).

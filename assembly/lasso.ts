@@ -1,0 +1,1 @@
+// lasso kernels (see the façade in src/kernels/).

@@ -1,0 +1,1 @@
+// mask kernels (see the façade in src/kernels/).

@@ -1,0 +1,1 @@
+// requantize kernels (see the façade in src/kernels/).

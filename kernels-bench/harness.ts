@@ -1,0 +1,80 @@
+// Timing and reporting shared by every kernels-bench family. Each family measures our kernel
+// and its baseline on the same data in the same run, so a result is a ratio, not a noisy
+// absolute time.
+
+export interface BenchOptions {
+  /** --quick: fewer sizes and repetitions, the whole run under 60 s. */
+  quick: boolean;
+}
+
+export interface BenchEntry {
+  /** Kernel name, e.g. "quantize 8-bit per tensor". */
+  kernel: string;
+  /** Problem size in words, e.g. "16M f32" or "512x512x512". */
+  size: string;
+  /** Unit of the throughput numbers, e.g. "GB/s", "GFLOP/s", "Melem/s". */
+  unit: string;
+  /** Our throughput (higher is better). */
+  ours: number;
+  /** What we compare against, e.g. "plain JS", "tfjs-wasm matMul", "memcpy", "sklearn Lasso". */
+  baseline: string;
+  /** The baseline's throughput in the same unit, or null when it could not run (see note). */
+  baselineValue: number | null;
+  /** ours / baselineValue. */
+  ratio: number | null;
+  /** A target from the issue, e.g. ">= 0.6 of memcpy". */
+  target?: string;
+  /** Whether the target was met in this run. */
+  met?: boolean;
+  note?: string;
+}
+
+export interface Timing {
+  /** Best time of one call, in milliseconds. */
+  bestMs: number;
+  medianMs: number;
+  runs: number;
+}
+
+/** Runs fn repeatedly for about minTimeMs after a warm-up and returns the best and median times. */
+export function time(fn: () => unknown, minTimeMs: number, minRuns = 3): Timing {
+  for (let i = 0; i < 2; i++) fn(); // warm-up: lets V8 tier the wasm and JS up
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < minRuns || performance.now() - start < minTimeMs) {
+    const t0 = performance.now();
+    fn();
+    samples.push(performance.now() - t0);
+    if (samples.length > 10_000) break;
+  }
+  samples.sort((a, b) => a - b);
+  return { bestMs: samples[0], medianMs: samples[Math.floor(samples.length / 2)], runs: samples.length };
+}
+
+/** Same as time() for async functions (pool runs). */
+export async function timeAsync(fn: () => Promise<unknown>, minTimeMs: number, minRuns = 3): Promise<Timing> {
+  for (let i = 0; i < 2; i++) await fn();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < minRuns || performance.now() - start < minTimeMs) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+    if (samples.length > 10_000) break;
+  }
+  samples.sort((a, b) => a - b);
+  return { bestMs: samples[0], medianMs: samples[Math.floor(samples.length / 2)], runs: samples.length };
+}
+
+/** Builds an entry from throughputs, computing the ratio and the target check. */
+export function entry(
+  fields: Omit<BenchEntry, "ratio" | "met"> & { minRatio?: number },
+): BenchEntry {
+  const ratio = fields.baselineValue ? fields.ours / fields.baselineValue : null;
+  const { minRatio, ...rest } = fields;
+  const met = minRatio === undefined || ratio === null ? undefined : ratio >= minRatio;
+  return { ...rest, ratio, ...(met === undefined ? {} : { met }) };
+}
+
+/** Throughput in units per second from a count of units per call and a time in ms. */
+export const perSecond = (unitsPerCall: number, ms: number): number => unitsPerCall / (ms / 1000);

@@ -1,0 +1,2 @@
+// Reference twins of assembly/gemm.ts kernels.
+export {};

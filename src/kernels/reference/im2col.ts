@@ -1,0 +1,2 @@
+// Reference twins of assembly/im2col.ts kernels.
+export {};

@@ -1,0 +1,2 @@
+// Reference twins of assembly/kmeans.ts kernels.
+export {};

@@ -1,0 +1,2 @@
+// Reference twins of assembly/lasso.ts kernels.
+export {};

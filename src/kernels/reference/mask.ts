@@ -1,0 +1,2 @@
+// Reference twins of assembly/mask.ts kernels.
+export {};

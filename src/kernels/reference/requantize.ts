@@ -1,0 +1,2 @@
+// Reference twins of assembly/requantize.ts kernels.
+export {};
