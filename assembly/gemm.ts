@@ -1,1 +1,333 @@
-// gemm kernels (see the façade in src/kernels/).
+// Matrix multiplication C[M×N] (+)= A[M×K] · B[K×N], row-major, fp32 and 8-bit.
+//
+// Both operands are packed first (O(MK + KN), against O(MNK) for the product):
+//   A into tiles of 4 rows, k-major:   tile t, step k -> the 4 values A[4t..4t+3][k]
+//   B into panels of 8 columns:        panel p, step k -> the 8 values B[k][8p..8p+7]
+// so the micro-kernel streams both from contiguous memory, zero-padded at the edges, and
+// transposed operands cost nothing extra. The 4×8 micro-tile keeps 8 v128 accumulators,
+// 2 B vectors and 1 A splat in registers: x64 gives wasm 16 xmm registers, and this shape
+// is the largest that does not spill while keeping 2 mul + 2 add per cycle busy.
+// The 8-bit path packs values as int16 (zero point subtracted) in k-pairs, so that one
+// i32x4.dot_i16x8_s (pmaddwd) does 8 multiply-adds: A pairs are splatted with
+// v128.load32_splat, B holds [b(k,j), b(k+1,j)] for 4 columns per vector.
+
+export const GEMM_TILE_ROWS: i32 = 4;
+export const GEMM_PANEL_COLS: i32 = 8;
+
+/** Bytes of packed A (f32): ceil(M/4)·4·K floats. */
+export function gemm_f32_packed_a_bytes(m: i32, k: i32): usize {
+  return (<usize>((m + 3) >> 2) << 2) * <usize>k * 4;
+}
+
+/** Bytes of packed B (f32): ceil(N/8)·8·K floats. */
+export function gemm_f32_packed_b_bytes(k: i32, n: i32): usize {
+  return (<usize>((n + 7) >> 3) << 3) * <usize>k * 4;
+}
+
+/**
+ * Packs row tiles [t0, t1) of A (M×K, or K×M when transA) into `out`.
+ * lda is the row stride of A as stored, in elements.
+ */
+export function gemm_f32_pack_a(a: usize, lda: i32, m: i32, k: i32, transA: bool, out: usize, t0: i32, t1: i32): void {
+  for (let t = t0; t < t1; t++) {
+    const row0 = t << 2;
+    const rows = min(4, m - row0);
+    let dst = out + (<usize>t * <usize>k << 4);
+    if (transA && rows == 4) {
+      // A stored K×M: the 4 values of step kk are contiguous
+      for (let kk = 0; kk < k; kk++) {
+        v128.store(dst, v128.load(a + ((<usize>kk * <usize>lda + <usize>row0) << 2)));
+        dst += 16;
+      }
+      continue;
+    }
+    for (let kk = 0; kk < k; kk++) {
+      for (let r = 0; r < 4; r++) {
+        let v: f32 = 0;
+        if (r < rows) {
+          v = transA
+            ? load<f32>(a + ((<usize>kk * <usize>lda + <usize>(row0 + r)) << 2))
+            : load<f32>(a + ((<usize>(row0 + r) * <usize>lda + <usize>kk) << 2));
+        }
+        store<f32>(dst + (<usize>r << 2), v);
+      }
+      dst += 16;
+    }
+  }
+}
+
+/** Packs column panels [p0, p1) of B (K×N, or N×K when transB) into `out`. */
+export function gemm_f32_pack_b(b: usize, ldb: i32, k: i32, n: i32, transB: bool, out: usize, p0: i32, p1: i32): void {
+  for (let p = p0; p < p1; p++) {
+    const col0 = p << 3;
+    const cols = min(8, n - col0);
+    let dst = out + (<usize>p * <usize>k << 5);
+    if (!transB && cols == 8) {
+      for (let kk = 0; kk < k; kk++) {
+        const src = b + ((<usize>kk * <usize>ldb + <usize>col0) << 2);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        dst += 32;
+      }
+      continue;
+    }
+    for (let kk = 0; kk < k; kk++) {
+      for (let j = 0; j < 8; j++) {
+        let v: f32 = 0;
+        if (j < cols) {
+          v = transB
+            ? load<f32>(b + ((<usize>(col0 + j) * <usize>ldb + <usize>kk) << 2))
+            : load<f32>(b + ((<usize>kk * <usize>ldb + <usize>(col0 + j)) << 2));
+        }
+        store<f32>(dst + (<usize>j << 2), v);
+      }
+      dst += 32;
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function storeTileF32(c: usize, ldc: i32, rows: i32, cols: i32, add: bool,
+  c00: v128, c01: v128, c10: v128, c11: v128, c20: v128, c21: v128, c30: v128, c31: v128): void {
+  const stride = <usize>ldc << 2;
+  if (rows == 4 && cols == 8) {
+    if (add) {
+      c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
+      c10 = f32x4.add(c10, v128.load(c + stride)); c11 = f32x4.add(c11, v128.load(c + stride, 16));
+      c20 = f32x4.add(c20, v128.load(c + 2 * stride)); c21 = f32x4.add(c21, v128.load(c + 2 * stride, 16));
+      c30 = f32x4.add(c30, v128.load(c + 3 * stride)); c31 = f32x4.add(c31, v128.load(c + 3 * stride, 16));
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + stride, c10); v128.store(c + stride, c11, 16);
+    v128.store(c + 2 * stride, c20); v128.store(c + 2 * stride, c21, 16);
+    v128.store(c + 3 * stride, c30); v128.store(c + 3 * stride, c31, 16);
+    return;
+  }
+  // edge tile: write only the valid rows and columns
+  for (let r = 0; r < rows; r++) {
+    const lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+    const hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+    const row = c + <usize>r * stride;
+    for (let j = 0; j < cols; j++) {
+      const v = j < 4 ? extractF32(lo, j) : extractF32(hi, j - 4);
+      const p = row + (<usize>j << 2);
+      store<f32>(p, add ? load<f32>(p) + v : v);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function extractF32(v: v128, lane: i32): f32 {
+  return lane == 0 ? f32x4.extract_lane(v, 0) : lane == 1 ? f32x4.extract_lane(v, 1) : lane == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+}
+
+/** One 4×8 tile of C over kc steps of packed A (tile) and packed B (panel). */
+function microF32(a: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let kk = 0; kk < kc; kk++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let a0 = v128.load32_splat(a);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    a0 = v128.load32_splat(a, 4);
+    c10 = f32x4.add(c10, f32x4.mul(a0, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a0, b1));
+    a0 = v128.load32_splat(a, 8);
+    c20 = f32x4.add(c20, f32x4.mul(a0, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a0, b1));
+    a0 = v128.load32_splat(a, 12);
+    c30 = f32x4.add(c30, f32x4.mul(a0, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a0, b1));
+    a += 16;
+    b += 32;
+  }
+  storeTileF32(c, ldc, rows, cols, add, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/** Depth of one K block: the B block (kc × N) stays in L2 while every row tile passes over it. */
+function blockDepth(k: i32, n: i32): i32 {
+  const kc = (131072 / max(n, 8)) & ~15;
+  return min(k, max(64, min(512, kc)));
+}
+
+/**
+ * C rows of tiles [t0, t1) = packed A · packed B (+ C when accumulate).
+ * C is M×N with row stride ldc (elements).
+ */
+export function gemm_f32_packed(pa: usize, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, t0: i32, t1: i32, accumulate: bool): void {
+  const panels = (n + 7) >> 3;
+  const kcMax = blockDepth(k, n);
+  if (k == 0) {
+    // an empty sum: C = 0 (or unchanged when accumulating)
+    if (!accumulate) {
+      for (let r = t0 << 2; r < min(m, t1 << 2); r++) memory.fill(c + ((<usize>r * <usize>ldc) << 2), 0, <usize>n << 2);
+    }
+    return;
+  }
+  for (let kb = 0; kb < k; kb += kcMax) {
+    const kc = min(kcMax, k - kb);
+    const add = accumulate || kb > 0;
+    for (let t = t0; t < t1; t++) {
+      const rows = min(4, m - (t << 2));
+      const a = pa + ((<usize>t * <usize>k + <usize>kb) << 4);
+      const crow = c + ((<usize>(t << 2) * <usize>ldc) << 2);
+      for (let p = 0; p < panels; p++) {
+        const b = pb + ((<usize>p * <usize>k + <usize>kb) << 5);
+        microF32(a, b, kc, crow + (<usize>(p << 3) << 2), ldc, rows, min(8, n - (p << 3)), add);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------ 8-bit
+
+/** Bytes of packed 8-bit A: ceil(M/4) tiles × ceil(K/2) pairs × 4 rows × 2 int16. */
+export function gemm_q8_packed_a_bytes(m: i32, k: i32): usize {
+  return <usize>((m + 3) >> 2) * <usize>((k + 1) >> 1) * 16;
+}
+
+/** Bytes of packed 8-bit B: ceil(N/8) panels × ceil(K/2) pairs × 8 columns × 2 int16. */
+export function gemm_q8_packed_b_bytes(k: i32, n: i32): usize {
+  return <usize>((n + 7) >> 3) * <usize>((k + 1) >> 1) * 32;
+}
+
+// @ts-ignore: decorator
+@inline
+function loadQ8(p: usize, signed: bool): i32 {
+  return signed ? <i32>load<i8>(p) : <i32>load<u8>(p);
+}
+
+/**
+ * Packs row tiles [t0, t1) of 8-bit A (M×K row-major, int8 when signed else uint8) as
+ * int16 pairs of (a - zeroPoint); padding rows and the odd last k are 0 (= real zero).
+ */
+export function gemm_q8_pack_a(a: usize, lda: i32, m: i32, k: i32, signed: bool, zeroPoint: i32, out: usize, t0: i32, t1: i32): void {
+  const pairs = (k + 1) >> 1;
+  for (let t = t0; t < t1; t++) {
+    const row0 = t << 2;
+    const rows = min(4, m - row0);
+    let dst = out + <usize>t * <usize>pairs * 16;
+    for (let kp = 0; kp < pairs; kp++) {
+      const k0 = kp << 1;
+      for (let r = 0; r < 4; r++) {
+        let v0 = 0, v1 = 0;
+        if (r < rows) {
+          const src = a + <usize>(row0 + r) * <usize>lda + <usize>k0;
+          v0 = loadQ8(src, signed) - zeroPoint;
+          if (k0 + 1 < k) v1 = loadQ8(src + 1, signed) - zeroPoint;
+        }
+        store<i16>(dst + (<usize>r << 2), <i16>v0);
+        store<i16>(dst + (<usize>r << 2) + 2, <i16>v1);
+      }
+      dst += 16;
+    }
+  }
+}
+
+/** Packs column panels [p0, p1) of 8-bit B (K×N, or N×K when transB) as int16 k-pairs of (b - zeroPoint). */
+export function gemm_q8_pack_b(b: usize, ldb: i32, k: i32, n: i32, signed: bool, zeroPoint: i32, transB: bool, out: usize, p0: i32, p1: i32): void {
+  const pairs = (k + 1) >> 1;
+  for (let p = p0; p < p1; p++) {
+    const col0 = p << 3;
+    const cols = min(8, n - col0);
+    let dst = out + <usize>p * <usize>pairs * 32;
+    for (let kp = 0; kp < pairs; kp++) {
+      const k0 = kp << 1;
+      for (let j = 0; j < 8; j++) {
+        let v0 = 0, v1 = 0;
+        if (j < cols) {
+          const col = col0 + j;
+          const s0 = transB ? b + <usize>col * <usize>ldb + <usize>k0 : b + <usize>k0 * <usize>ldb + <usize>col;
+          v0 = loadQ8(s0, signed) - zeroPoint;
+          if (k0 + 1 < k) v1 = loadQ8(transB ? s0 + 1 : s0 + <usize>ldb, signed) - zeroPoint;
+        }
+        store<i16>(dst + (<usize>j << 2), <i16>v0);
+        store<i16>(dst + (<usize>j << 2) + 2, <i16>v1);
+      }
+      dst += 32;
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function extractI32(v: v128, lane: i32): i32 {
+  return lane == 0 ? i32x4.extract_lane(v, 0) : lane == 1 ? i32x4.extract_lane(v, 1) : lane == 2 ? i32x4.extract_lane(v, 2) : i32x4.extract_lane(v, 3);
+}
+
+function microQ8(a: usize, b: usize, pairs: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
+  let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
+  let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
+  for (let kp = 0; kp < pairs; kp++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let a0 = v128.load32_splat(a);
+    c00 = i32x4.add(c00, i32x4.dot_i16x8_s(a0, b0));
+    c01 = i32x4.add(c01, i32x4.dot_i16x8_s(a0, b1));
+    a0 = v128.load32_splat(a, 4);
+    c10 = i32x4.add(c10, i32x4.dot_i16x8_s(a0, b0));
+    c11 = i32x4.add(c11, i32x4.dot_i16x8_s(a0, b1));
+    a0 = v128.load32_splat(a, 8);
+    c20 = i32x4.add(c20, i32x4.dot_i16x8_s(a0, b0));
+    c21 = i32x4.add(c21, i32x4.dot_i16x8_s(a0, b1));
+    a0 = v128.load32_splat(a, 12);
+    c30 = i32x4.add(c30, i32x4.dot_i16x8_s(a0, b0));
+    c31 = i32x4.add(c31, i32x4.dot_i16x8_s(a0, b1));
+    a += 16;
+    b += 32;
+  }
+  const stride = <usize>ldc << 2;
+  if (rows == 4 && cols == 8) {
+    if (add) {
+      c00 = i32x4.add(c00, v128.load(c)); c01 = i32x4.add(c01, v128.load(c, 16));
+      c10 = i32x4.add(c10, v128.load(c + stride)); c11 = i32x4.add(c11, v128.load(c + stride, 16));
+      c20 = i32x4.add(c20, v128.load(c + 2 * stride)); c21 = i32x4.add(c21, v128.load(c + 2 * stride, 16));
+      c30 = i32x4.add(c30, v128.load(c + 3 * stride)); c31 = i32x4.add(c31, v128.load(c + 3 * stride, 16));
+    }
+    v128.store(c, c00); v128.store(c, c01, 16);
+    v128.store(c + stride, c10); v128.store(c + stride, c11, 16);
+    v128.store(c + 2 * stride, c20); v128.store(c + 2 * stride, c21, 16);
+    v128.store(c + 3 * stride, c30); v128.store(c + 3 * stride, c31, 16);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+    const hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+    const row = c + <usize>r * stride;
+    for (let j = 0; j < cols; j++) {
+      const v = j < 4 ? extractI32(lo, j) : extractI32(hi, j - 4);
+      const p = row + (<usize>j << 2);
+      store<i32>(p, add ? load<i32>(p) + v : v);
+    }
+  }
+}
+
+/** int32 C rows of tiles [t0, t1) = packed 8-bit A · packed 8-bit B (+ C when accumulate). */
+export function gemm_q8_packed(pa: usize, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, t0: i32, t1: i32, accumulate: bool): void {
+  const pairs = (k + 1) >> 1;
+  const panels = (n + 7) >> 3;
+  if (pairs == 0) {
+    if (!accumulate) {
+      for (let r = t0 << 2; r < min(m, t1 << 2); r++) memory.fill(c + ((<usize>r * <usize>ldc) << 2), 0, <usize>n << 2);
+    }
+    return;
+  }
+  const pcMax = blockDepth(pairs, n);
+  for (let kb = 0; kb < pairs; kb += pcMax) {
+    const pc = min(pcMax, pairs - kb);
+    const add = accumulate || kb > 0;
+    for (let t = t0; t < t1; t++) {
+      const rows = min(4, m - (t << 2));
+      const a = pa + (<usize>t * <usize>pairs + <usize>kb) * 16;
+      const crow = c + ((<usize>(t << 2) * <usize>ldc) << 2);
+      for (let p = 0; p < panels; p++) {
+        const b = pb + (<usize>p * <usize>pairs + <usize>kb) * 32;
+        microQ8(a, b, pc, crow + (<usize>(p << 3) << 2), ldc, rows, min(8, n - (p << 3)), add);
+      }
+    }
+  }
+}

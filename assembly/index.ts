@@ -9,3 +9,4 @@ export * from "./lasso";
 export * from "./gemm";
 export * from "./im2col";
 export * from "./requantize";
+export * from "./peak";

@@ -1,8 +1,7 @@
 // Finds and compiles the kernels' .wasm once per thread. Compilation is synchronous so that
 // `import` + first call works without an await (serverless cold starts, tfjs kernels).
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { findPackageFile } from "./package-files.js";
 
 export const WASM_FILE = "kernels.wasm";
 /** Maximum memory, in 64 KiB pages, that the module declares (4 GiB). */
@@ -10,19 +9,11 @@ export const MAX_PAGES = 65536;
 /** Pages the shared memory starts with (the module's declared minimum). */
 export const INITIAL_PAGES = 32;
 
-/** Directory of this file, walking up until build/kernels.wasm is found (src/ or dist/src/). */
+/** build/kernels.wasm of this package, or the file named by POCKETFLOW_KERNELS_WASM. */
 export function findWasmPath(): string {
-  const override = process.env.POCKETFLOW_KERNELS_WASM;
-  if (override) return override;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 6; depth++) {
-    const candidate = join(dir, "build", WASM_FILE);
-    if (existsSync(candidate)) return candidate;
-    dir = dirname(dir);
-  }
-  throw new Error(
-    `pocketflow kernels: build/${WASM_FILE} not found above ${dirname(fileURLToPath(import.meta.url))}; ` +
-      "run `npm run asbuild` (or reinstall the package), or set POCKETFLOW_KERNELS_WASM to its path",
+  return process.env.POCKETFLOW_KERNELS_WASM || findPackageFile(
+    `build/${WASM_FILE}`,
+    "run `npm run asbuild` (or reinstall the package), or set POCKETFLOW_KERNELS_WASM to the file",
   );
 }
 
