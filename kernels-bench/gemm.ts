@@ -1,0 +1,97 @@
+// GEMM against plain JS, against tfjs-wasm (XNNPACK) matMul, and against the SIMD peak,
+// all measured in the same run.
+import { kernels } from "../src/kernels/core.js";
+import { gemmF32Op, gemmQ8Op } from "../src/kernels/gemm.js";
+import { runInline } from "../src/kernels/operation.js";
+import { entry, time, type BenchEntry, type BenchOptions } from "./harness.js";
+import type { MachineLimits } from "./limits.js";
+
+function gemmJs(a: Float32Array, b: Float32Array, c: Float32Array, n: number): void {
+  // i-k-j order: the fastest plain-JS loop order (row of B streamed)
+  c.fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < n; p++) {
+      const av = a[i * n + p];
+      const bRow = p * n;
+      const cRow = i * n;
+      for (let j = 0; j < n; j++) c[cRow + j] += av * b[bRow + j];
+    }
+  }
+}
+
+function gemmInt8Js(a: Int8Array, b: Int8Array, c: Int32Array, n: number): void {
+  c.fill(0);
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < n; p++) {
+      const av = a[i * n + p];
+      const bRow = p * n;
+      const cRow = i * n;
+      for (let j = 0; j < n; j++) c[cRow + j] += av * b[bRow + j];
+    }
+  }
+}
+
+/** tfjs-wasm matMul GFLOP/s for n×n×n, or a note why it could not run. */
+async function tfjsWasmMatMul(n: number, minTime: number): Promise<number | string> {
+  try {
+    const tf = await import("@tensorflow/tfjs-core");
+    await import("@tensorflow/tfjs-backend-wasm");
+    if (!(await tf.setBackend("wasm"))) return "tfjs-wasm backend did not initialise";
+    await tf.ready();
+    const a = tf.randomNormal([n, n]);
+    const b = tf.randomNormal([n, n]);
+    const t = time(() => {
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      c.dispose();
+    }, minTime);
+    a.dispose();
+    b.dispose();
+    return (2 * n ** 3) / (t.bestMs / 1000) / 1e9;
+  } catch (error) {
+    return `tfjs-wasm unavailable: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
+export async function benchGemm(opts: BenchOptions, limits: MachineLimits): Promise<BenchEntry[]> {
+  const core = kernels();
+  const n = 512;
+  const jsN = opts.quick ? 256 : 512;
+  const minTime = opts.quick ? 400 : 2000;
+  const size = `${n}x${n}x${n}`;
+  const flops = 2 * n ** 3;
+  const a = core.alloc(Float32Array, n * n);
+  const b = core.alloc(Float32Array, n * n);
+  const c = core.alloc(Float32Array, n * n);
+  const qa = core.alloc(Int8Array, n * n);
+  const qb = core.alloc(Int8Array, n * n);
+  const qc = core.alloc(Int32Array, n * n);
+  try {
+    for (let i = 0; i < n * n; i++) {
+      a[i] = Math.sin(i) * 0.5;
+      b[i] = Math.cos(i * 0.7) * 0.5;
+      qa[i] = ((i * 37) % 255) - 127;
+      qb[i] = ((i * 91) % 255) - 127;
+    }
+    const f32 = time(() => runInline(core, gemmF32Op(a, b, { m: n, n, k: n }, {}, c)), minTime);
+    const q8 = time(() => runInline(core, gemmQ8Op({ data: qa, zeroPoint: 0 }, { data: qb, zeroPoint: 0 }, { m: n, n, k: n }, {}, qc)), minTime);
+    const oursF32 = flops / (f32.bestMs / 1000) / 1e9;
+    const oursQ8 = flops / (q8.bestMs / 1000) / 1e9;
+    const jsC = new Float32Array(jsN * jsN);
+    const jsF32 = time(() => gemmJs(a.subarray(0, jsN * jsN), b.subarray(0, jsN * jsN), jsC, jsN), minTime / 2, 2);
+    const jsQ8 = time(() => gemmInt8Js(qa.subarray(0, jsN * jsN), qb.subarray(0, jsN * jsN), new Int32Array(jsN * jsN), jsN), minTime / 2, 2);
+    const jsFlops = 2 * jsN ** 3;
+    const tfjs = await tfjsWasmMatMul(n, minTime);
+    const jsNote = jsN === n ? undefined : `plain JS measured at ${jsN}^3`;
+    return [
+      entry({ kernel: "fp32 GEMM", size, unit: "GFLOP/s", ours: oursF32, baseline: "f32x4 mul+add peak (same run)", baselineValue: limits.f32PeakGflops, target: ">= 0.8 of the float peak", minRatio: 0.8 }),
+      entry({ kernel: "fp32 GEMM", size, unit: "GFLOP/s", ours: oursF32, baseline: "tfjs-wasm matMul (XNNPACK)", baselineValue: typeof tfjs === "number" ? tfjs : null, target: ">= 2x tfjs-wasm", minRatio: 2, ...(typeof tfjs === "string" ? { note: tfjs } : {}) }),
+      entry({ kernel: "fp32 GEMM", size, unit: "GFLOP/s", ours: oursF32, baseline: "plain JS", baselineValue: jsFlops / (jsF32.bestMs / 1000) / 1e9, ...(jsNote ? { note: jsNote } : {}) }),
+      entry({ kernel: "int8 GEMM", size, unit: "GOP/s", ours: oursQ8, baseline: "i16 dot peak (same run)", baselineValue: limits.i16DotPeakGops, target: ">= 0.8 of the integer peak", minRatio: 0.8 }),
+      entry({ kernel: "int8 GEMM", size, unit: "GOP/s", ours: oursQ8, baseline: "our fp32 GEMM", baselineValue: oursF32, target: ">= 1.6x our fp32", minRatio: 1.6 }),
+      entry({ kernel: "int8 GEMM", size, unit: "GOP/s", ours: oursQ8, baseline: "plain JS", baselineValue: jsFlops / (jsQ8.bestMs / 1000) / 1e9, ...(jsNote ? { note: jsNote } : {}) }),
+    ];
+  } finally {
+    for (const x of [a, b, c, qa, qb, qc]) core.free(x);
+  }
+}
