@@ -1,0 +1,17 @@
+// pocketflow-js public API. Today: the compute core (SIMD kernels, their pool, their
+// reference twins). Learners, search and deploy arrive on top of it.
+export { KernelCore, kernels, type TypedArray } from "./kernels/core.js";
+export { KernelPool, type KernelPoolOptions } from "./kernels/pool.js";
+export { runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./kernels/operation.js";
+export * from "./kernels/grouping.js";
+export * from "./kernels/quant-params.js";
+export * from "./kernels/quantize.js";
+export { roundHalfEven } from "./kernels/rounding.js";
+export * from "./kernels/mask.js";
+export * from "./kernels/kmeans.js";
+export * from "./kernels/lasso.js";
+export * from "./kernels/gemm.js";
+export * from "./kernels/conv-geometry.js";
+export * from "./kernels/im2col.js";
+export * from "./kernels/requantize.js";
+export * as reference from "./kernels/reference.js";
