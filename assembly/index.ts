@@ -4,6 +4,7 @@ export * from "./quantize";
 export * from "./dequantize";
 export * from "./stats";
 export * from "./mask";
+export * from "./select";
 export * from "./kmeans";
 export * from "./lasso";
 export * from "./gemm";

@@ -8,7 +8,11 @@ import { kernels } from "../src/kernels/core.js";
 import { findPackageFile } from "../src/kernels/package-files.js";
 import { benchGemm } from "./gemm.js";
 import type { BenchEntry, BenchOptions } from "./harness.js";
+import { benchIm2col } from "./im2col.js";
+import { benchKmeans } from "./kmeans.js";
+import { benchLasso } from "./lasso.js";
 import { measureLimits, type MachineLimits } from "./limits.js";
+import { benchMask } from "./mask.js";
 import { benchPool } from "./pool.js";
 import { benchQuantize } from "./quantize.js";
 
@@ -16,6 +20,10 @@ type Family = (opts: BenchOptions, limits: MachineLimits) => Promise<BenchEntry[
 
 const FAMILIES: Record<string, Family> = {
   quantize: benchQuantize,
+  mask: (opts) => benchMask(opts),
+  kmeans: (opts) => benchKmeans(opts),
+  lasso: (opts) => benchLasso(opts),
+  im2col: (opts) => benchIm2col(opts),
   gemm: benchGemm,
   pool: (opts) => benchPool(opts),
 };

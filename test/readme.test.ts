@@ -1,0 +1,41 @@
+// The README's quick start, run as written (with assertions), so the README stays true.
+import { describe, expect, it } from "vitest";
+import {
+  applyMask, computeQuantParams, dequantize, gemmF32, gemmF32Op, gram, KernelPool, lassoForNonZeros,
+  magnitudeMask, magnitudeThreshold, perChannel, quantize,
+} from "../src/index.js";
+
+describe("README quick start", () => {
+  it("runs and does what the comments say", async () => {
+    const w = new Float32Array(3 * 3 * 16 * 32).map(() => Math.random() - 0.5);
+    const params = computeQuantParams(w, { bits: 4, symmetric: true }, perChannel([3, 3, 16, 32]));
+    const q = quantize(w, params);
+    expect(q).toBeInstanceOf(Int8Array);
+    const wq = dequantize(q, params);
+    for (let c = 0; c < 32; c++) {
+      const values = new Set<number>();
+      for (let i = c; i < wq.length; i += 32) values.add(wq[i]);
+      expect(values.size).toBeLessThanOrEqual(15);
+    }
+
+    const keep = Math.round(w.length * 0.1);
+    const t = magnitudeThreshold(w, keep);
+    const { mask } = magnitudeMask(w, t);
+    applyMask(w, mask, w);
+    expect(w.filter((v) => v !== 0).length).toBe(keep);
+
+    const X = new Float32Array(1000 * 16).map(() => Math.random());
+    const y = new Float32Array(1000).map((_, i) => X[i * 16] - 2 * X[i * 16 + 3]);
+    const selection = lassoForNonZeros(gram(X, 1000, 16, y), { keep: 2 });
+    expect(Array.from(selection.coefficients).flatMap((b, j) => (b !== 0 ? [j] : []))).toEqual([0, 3]);
+
+    const b = new Float32Array(16 * 4).fill(1);
+    const c = gemmF32(X, b, { m: 1000, n: 4, k: 16 });
+    const pool = await KernelPool.create({ threads: 2 });
+    try {
+      expect(Array.from(await pool.run(gemmF32Op(X, b, { m: 1000, n: 4, k: 16 }), { forceSplit: true }))).toEqual(Array.from(c));
+    } finally {
+      await pool.close();
+    }
+  });
+});
