@@ -51,3 +51,22 @@ export function measureLimits(core: KernelCore, opts: BenchOptions, memcpyBytes:
     i16DotPeakGops: (iters * 8 * 16) / (dot.bestMs / 1000) / 1e9,
   };
 }
+
+/**
+ * Peak probes sized to run about `seconds` each, to be timed in alternation with a kernel.
+ * f32Ops / i16Ops are the operations one call performs.
+ */
+export function peakCalls(core: KernelCore, seconds: number): { f32: () => void; i16: () => void; f32Ops: number; i16Ops: number; release: () => void } {
+  const e = core.exports as unknown as PeakExports;
+  const f32Iters = Math.max(1000, Math.round((seconds * 20e9) / 48));
+  const i16Iters = Math.max(1000, Math.round((seconds * 45e9) / 128));
+  const scratch = core.malloc(256);
+  core.exports.fill_bytes(scratch, 1, 256);
+  return {
+    f32: () => e.peak_f32_mul_add(f32Iters, 1),
+    i16: () => e.peak_i16_dot(i16Iters, scratch),
+    f32Ops: f32Iters * 48,
+    i16Ops: i16Iters * 128,
+    release: () => core.free(scratch),
+  };
+}
