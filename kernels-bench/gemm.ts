@@ -75,7 +75,7 @@ export async function benchGemm(opts: BenchOptions, _limits: MachineLimits): Pro
     }
     // each GEMM is timed in alternation with the peak probe it is compared to (medians)
     const peaks = peakCalls(core, flops / 20e9);
-    const medians = timeInterleaved({
+    const medians = await timeInterleaved({
       f32: () => runInline(core, gemmF32Op(a, b, { m: n, n, k: n }, {}, c)),
       f32Peak: peaks.f32,
       q8: () => runInline(core, gemmQ8Op({ data: qa, zeroPoint: 0 }, { data: qb, zeroPoint: 0 }, { m: n, n, k: n }, {}, qc)),

@@ -80,21 +80,23 @@ export function entry(
 export const perSecond = (unitsPerCall: number, ms: number): number => unitsPerCall / (ms / 1000);
 
 /**
- * Times several functions in alternation (a, b, c, a, b, c, ...) and returns each one's median,
+ * Times several functions (sync or async) in alternation (a, b, c, a, b, c, ...) and returns each one's median,
  * in milliseconds. On a machine whose clock or neighbours change from second to second, a
  * kernel and its baseline timed side by side see the same conditions, and medians ignore the
  * short bursts that "best of" times pick up.
  */
-export function timeInterleaved<K extends string>(fns: Record<K, () => unknown>, minTimeMs: number, minRounds = 5): Record<K, number> {
+export async function timeInterleaved<K extends string>(
+  fns: Record<K, () => unknown>, minTimeMs: number, minRounds = 5,
+): Promise<Record<K, number>> {
   const names = Object.keys(fns) as K[];
   const samples = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>;
-  for (const name of names) fns[name](); // warm-up
+  for (const name of names) await fns[name](); // warm-up
   const start = performance.now();
   let rounds = 0;
   while (rounds < minRounds || performance.now() - start < minTimeMs) {
     for (const name of names) {
       const t0 = performance.now();
-      fns[name]();
+      await fns[name]();
       samples[name].push(performance.now() - t0);
     }
     if (++rounds > 10_000) break;
