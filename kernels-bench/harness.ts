@@ -104,3 +104,13 @@ export async function timeInterleaved<K extends string>(
   const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   return Object.fromEntries(names.map((n) => [n, median(samples[n])])) as Record<K, number>;
 }
+
+/** Pseudo-normal weights (sum of three uniforms) from a fixed seed, for the benches. */
+export function fillWeights(w: Float32Array, seed: number): void {
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+  for (let i = 0; i < w.length; i++) w[i] = (next() + next() + next() - 1.5) * 0.05;
+}

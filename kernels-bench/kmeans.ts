@@ -4,7 +4,7 @@
 import { kernels } from "../src/kernels/core.js";
 import { assignNearestOp, centroidGradientsOp, decodeCodebookOp, quantileCentroids, thresholdsOf } from "../src/kernels/kmeans.js";
 import { callKernel, runInline } from "../src/kernels/operation.js";
-import { entry, perSecond, time, type BenchEntry, type BenchOptions } from "./harness.js";
+import { entry, perSecond, time, type BenchEntry, type BenchOptions, fillWeights } from "./harness.js";
 
 /** Plain JS, same algorithm as ours: index = how many midpoint thresholds lie below x. */
 function assignLinearJs(x: Float32Array, thresholds: Float32Array, k: number, out: Uint8Array): void {
@@ -52,15 +52,6 @@ function gradientSumsJs(grad: Float32Array, assignments: Uint8Array, sums: Float
 
 function decodeJs(centroids: Float32Array, assignments: Uint8Array, out: Float32Array): void {
   for (let i = 0; i < assignments.length; i++) out[i] = centroids[assignments[i]];
-}
-
-function fillWeights(w: Float32Array, seed: number): void {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-  for (let i = 0; i < w.length; i++) w[i] = (next() + next() + next() - 1.5) * 0.05;
 }
 
 export async function benchKmeans(opts: BenchOptions): Promise<BenchEntry[]> {

@@ -4,7 +4,7 @@
 import { kernels } from "../src/kernels/core.js";
 import { applyMaskOp, countZerosOp, magnitudeMaskOp, magnitudeThresholdOp } from "../src/kernels/mask.js";
 import { runInline } from "../src/kernels/operation.js";
-import { entry, perSecond, time, timeAsync, type BenchEntry, type BenchOptions } from "./harness.js";
+import { entry, perSecond, time, timeAsync, type BenchEntry, type BenchOptions, fillWeights } from "./harness.js";
 
 function applyMaskJs(x: Float32Array, mask: Uint8Array, out: Float32Array): void {
   for (let i = 0; i < x.length; i++) out[i] = mask[i] !== 0 ? x[i] : 0;
@@ -60,16 +60,6 @@ function quickselectJs(a: Float32Array, rank: number): number {
 function magnitudeThresholdJs(w: Float32Array, keep: number, scratch: Float32Array): number {
   for (let i = 0; i < w.length; i++) scratch[i] = Math.abs(w[i]);
   return quickselectJs(scratch, w.length - keep);
-}
-
-/** Pseudo-normal weights (sum of uniforms) from a fixed seed. */
-function fillWeights(w: Float32Array, seed: number): void {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-  for (let i = 0; i < w.length; i++) w[i] = (next() + next() + next() - 1.5) * 0.05;
 }
 
 /** Mask application over the pool's threads, when the pool can start (it needs the built workers). */

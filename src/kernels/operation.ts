@@ -27,8 +27,12 @@ export function callKernel(core: KernelCore | { exports: Record<string, unknown>
   return fn(...call[1]) ?? 0;
 }
 
-export function runInline<T>(core: KernelCore, build: OperationBuilder<T>): T {
-  const op = build(core, 1);
+/**
+ * Runs an operation on the calling thread. With parts > 1 the operation is split as the pool
+ * would split it and every piece runs here in turn (tests use this to check the split).
+ */
+export function runInline<T>(core: KernelCore, build: OperationBuilder<T>, parts = 1): T {
+  const op = build(core, parts);
   try {
     const results = op.phases.map((phase) => phase.map((call) => callKernel(core, call)));
     return op.finish(results);

@@ -3,20 +3,9 @@ import { describe, expect, it } from "vitest";
 import { convGeometry, type ConvGeometry, type ConvOptions, type Padding } from "../../src/kernels/conv-geometry.js";
 import { kernels } from "../../src/kernels/core.js";
 import { col2im, col2imOp, im2col, im2colOp, im2colQuantized, im2colQuantizedOp } from "../../src/kernels/im2col.js";
-import { callKernel, type OperationBuilder } from "../../src/kernels/operation.js";
+import { runInline } from "../../src/kernels/operation.js";
 import { col2imRef, conv2dRef, im2colRef } from "../../src/kernels/reference.js";
 import { mulberry32, randomFloats, randomInts } from "./random.js";
-
-/** Runs an operation split into `parts` calls per phase, on this thread (as the pool would). */
-function runParts<T>(build: OperationBuilder<T>, parts: number): T {
-  const core = kernels();
-  const op = build(core, parts);
-  try {
-    return op.finish(op.phases.map((phase) => phase.map((call) => callKernel(core, call))));
-  } finally {
-    op.release();
-  }
-}
 
 const padLabel = (p: Padding): string => (typeof p === "string" ? p : `[${p.join(",")}]`);
 const label = (shape: number[], k: number | [number, number], o: ConvOptions): string => {
@@ -140,7 +129,7 @@ describe("im2col and col2im kernels match the reference", () => {
       const seed = size * 7 + g.patchSize;
       const x = randomFloats(size, seed);
       expect(Array.from(im2col(x, g))).toEqual(Array.from(im2colRef(x, g)));
-      expect(Array.from(runParts(im2colOp(x, g), 5))).toEqual(Array.from(im2colRef(x, g)));
+      expect(Array.from(runInline(kernels(), im2colOp(x, g), 5))).toEqual(Array.from(im2colRef(x, g)));
 
       const rand = mulberry32(seed);
       const zpSigned = Math.floor(rand() * 256) - 128;
@@ -148,12 +137,12 @@ describe("im2col and col2im kernels match the reference", () => {
       const xs = toInt8(randomInts(size, seed + 1, -128, 127));
       const xu = toUint8(randomInts(size, seed + 2, 0, 255));
       expect(Array.from(im2colQuantized(xs, g, zpSigned))).toEqual(Array.from(im2colRef(xs, g, zpSigned)));
-      expect(Array.from(runParts(im2colQuantizedOp(xu, g, zpUnsigned), 3))).toEqual(Array.from(im2colRef(xu, g, zpUnsigned)));
+      expect(Array.from(runInline(kernels(), im2colQuantizedOp(xu, g, zpUnsigned), 3))).toEqual(Array.from(im2colRef(xu, g, zpUnsigned)));
 
       const cols = randomFloats(g.rows * g.patchSize, seed + 3);
       expect(Array.from(col2im(cols, g))).toEqual(Array.from(col2imRef(cols, g)));
       const base = randomFloats(size, seed + 4);
-      expect(Array.from(runParts(col2imOp(cols, g, base.slice(), true), 2))).toEqual(Array.from(col2imRef(cols, g, base)));
+      expect(Array.from(runInline(kernels(), col2imOp(cols, g, base.slice(), true), 2))).toEqual(Array.from(col2imRef(cols, g, base)));
     });
   }
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { kernels, type KernelCore } from "../../src/kernels/core.js";
+import { kernels } from "../../src/kernels/core.js";
 import {
   assignNearest,
   assignNearestOp,
@@ -13,7 +13,7 @@ import {
   type KMeansInit,
 } from "../../src/kernels/kmeans.js";
 import { nextUpF32 } from "../../src/kernels/mask.js";
-import { callKernel, type OperationBuilder } from "../../src/kernels/operation.js";
+import { runInline } from "../../src/kernels/operation.js";
 import {
   assignNearestRef,
   centroidGradientsRef,
@@ -22,16 +22,6 @@ import {
   nearestIndexRef,
 } from "../../src/kernels/reference.js";
 import { mulberry32, ODD_LENGTHS, randomFloats, randomInts } from "./random.js";
-
-/** Runs an operation split into `parts` ranges, phase by phase, as a pool would (on this thread). */
-function runSplit<T>(core: KernelCore, build: OperationBuilder<T>, parts: number): T {
-  const op = build(core, parts);
-  try {
-    return op.finish(op.phases.map((phase) => phase.map((call) => callKernel(core, call))));
-  } finally {
-    op.release();
-  }
-}
 
 const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
 
@@ -166,10 +156,10 @@ describe("split into ranges as the pool runs them", () => {
     const n = 10_007;
     const centroids = centroidsFor(16, 3, false);
     const x = valuesFor(n, centroids, 4);
-    expect(Array.from(runSplit(core, assignNearestOp(x, centroids), 3))).toEqual(Array.from(assignNearest(x, centroids)));
+    expect(Array.from(runInline(core, assignNearestOp(x, centroids), 3))).toEqual(Array.from(assignNearest(x, centroids)));
     const grad = randomFloats(n, 5);
     const assignments = Uint8Array.from(randomInts(n, 6, 0, 15));
-    const split = runSplit(core, centroidGradientsOp(grad, assignments, 16), 3);
+    const split = runInline(core, centroidGradientsOp(grad, assignments, 16), 3);
     const inline = centroidGradients(grad, assignments, 16);
     expect(Array.from(split.counts)).toEqual(Array.from(inline.counts));
     split.sums.forEach((s, j) => expect(s).toBeCloseTo(inline.sums[j], 5));
@@ -179,7 +169,7 @@ describe("split into ranges as the pool runs them", () => {
     const x = clustered([-10, -3, 2, 8], 20_000, 0.5, 5);
     const steps = kmeans1dSteps(core, x, { k: 4, init: "kmeans++", seed: 1 });
     let next = steps.next();
-    while (!next.done) next = steps.next(runSplit(core, next.value, 3));
+    while (!next.done) next = steps.next(runInline(core, next.value, 3));
     const inline = kmeans1d(x, { k: 4, init: "kmeans++", seed: 1 });
     next.value.centroids.forEach((c, j) => expect(c).toBeCloseTo(inline.centroids[j], 4));
     expect(next.value.converged).toBe(true);

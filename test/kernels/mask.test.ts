@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { kernels, type KernelCore } from "../../src/kernels/core.js";
+import { kernels } from "../../src/kernels/core.js";
 import {
   applyMask,
   applyMaskOp,
@@ -17,7 +17,7 @@ import {
   sparsity,
   type PercentileInterpolation,
 } from "../../src/kernels/mask.js";
-import { callKernel, type OperationBuilder } from "../../src/kernels/operation.js";
+import { runInline } from "../../src/kernels/operation.js";
 import {
   applyMaskRef,
   countKeptRef,
@@ -29,16 +29,6 @@ import {
   sortAscendingRef,
 } from "../../src/kernels/reference.js";
 import { mulberry32, ODD_LENGTHS, randomFloats } from "./random.js";
-
-/** Runs an operation split into `parts` ranges, phase by phase, as a pool would (on this thread). */
-function runSplit<T>(core: KernelCore, build: OperationBuilder<T>, parts: number): T {
-  const op = build(core, parts);
-  try {
-    return op.finish(op.phases.map((phase) => phase.map((call) => callKernel(core, call))));
-  } finally {
-    op.release();
-  }
-}
 
 /** The bit patterns, so that -0 and +0 (and every NaN payload) count as different. */
 const bits = (x: Float32Array): number[] => Array.from(new Uint32Array(x.buffer, x.byteOffset, x.length));
@@ -180,19 +170,19 @@ describe("split into ranges as the pool runs them, the ops give the inline resul
       x[5] = -0;
       for (const abs of [false, true]) {
         for (const rank of ranksFor(n, 9)) {
-          expect(runSplit(core, orderStatisticOp(x, rank, { abs }), 3)).toBe(orderStatistic(x, rank, { abs }));
+          expect(runInline(core, orderStatisticOp(x, rank, { abs }), 3)).toBe(orderStatistic(x, rank, { abs }));
         }
-        expect(runSplit(core, percentileOp(x, 37.5, { abs }), 3)).toBe(percentile(x, 37.5, { abs }));
+        expect(runInline(core, percentileOp(x, 37.5, { abs }), 3)).toBe(percentile(x, 37.5, { abs }));
       }
       const t = percentile(x, 80, { abs: true });
-      const split = runSplit(core, magnitudeMaskOp(x, t, { strict: true }), 3);
+      const split = runInline(core, magnitudeMaskOp(x, t, { strict: true }), 3);
       const inline = magnitudeMask(x, t, { strict: true });
       expect(split.kept).toBe(inline.kept);
       expect(split.mask.findIndex((m, i) => m !== inline.mask[i])).toBe(-1);
-      const pruned = runSplit(core, applyMaskOp(x, split.mask), 3);
+      const pruned = runInline(core, applyMaskOp(x, split.mask), 3);
       const expected = applyMask(x, inline.mask);
       expect(pruned.findIndex((v, i) => !Object.is(v, expected[i]))).toBe(-1);
-      expect(runSplit(core, countZerosOp(pruned), 3)).toBe(countZeros(pruned));
+      expect(runInline(core, countZerosOp(pruned), 3)).toBe(countZeros(pruned));
     });
   }
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { kernels } from "../../src/kernels/core.js";
-import { callKernel, type OperationBuilder } from "../../src/kernels/operation.js";
+import { callKernel, runInline } from "../../src/kernels/operation.js";
 import { perTensor } from "../../src/kernels/grouping.js";
 import { quantParamsFromRange } from "../../src/kernels/quant-params.js";
 import {
@@ -22,16 +22,6 @@ import {
   type RequantizeSpec,
 } from "../../src/kernels/requantize.js";
 import { mulberry32, randomInts } from "./random.js";
-
-function runParts<T>(build: OperationBuilder<T>, parts: number): T {
-  const core = kernels();
-  const op = build(core, parts);
-  try {
-    return op.finish(op.phases.map((phase) => phase.map((call) => callKernel(core, call))));
-  } finally {
-    op.release();
-  }
-}
 
 /** Accumulators as a GEMM makes them (|acc| < 2^20) mixed with extremes that saturate. */
 function accumulators(n: number, seed: number): Int32Array {
@@ -184,7 +174,7 @@ describe("requantize kernel matches the reference", () => {
         const acc = accumulators(rows * cols, seed);
         const expected = Array.from(requantizeRef(acc, rows, cols, s));
         expect(Array.from(requantize(acc, rows, cols, s))).toEqual(expected);
-        expect(Array.from(runParts(requantizeOp(acc, rows, cols, s), 4))).toEqual(expected);
+        expect(Array.from(runInline(kernels(), requantizeOp(acc, rows, cols, s), 4))).toEqual(expected);
       });
     }
   }
