@@ -1,0 +1,24 @@
+// Registers the `pocketflow` backend: every cpu-backend kernel under our name, then ours on
+// top. Nothing registers on import: call registerPocketflowBackend() (selectBackend does).
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import { BACKEND_NAME, PocketflowBackend } from "./backend.js";
+import { batchMatMulConfig } from "./kernels/BatchMatMul.js";
+
+/** The kernels we replace, one file each under kernels/, named as the tfjs kernel. */
+export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [batchMatMulConfig];
+
+let registered = false;
+
+/** Registers the backend and its kernels once; returns the backend name. */
+export function registerPocketflowBackend(priority = 1): string {
+  if (registered) return BACKEND_NAME;
+  tf.registerBackend(BACKEND_NAME, () => new PocketflowBackend(), priority);
+  const ours = new Set(POCKETFLOW_KERNELS.map((config) => config.kernelName));
+  for (const config of tf.getKernelsForBackend("cpu")) {
+    if (!ours.has(config.kernelName)) tf.registerKernel({ ...config, backendName: BACKEND_NAME });
+  }
+  for (const config of POCKETFLOW_KERNELS) tf.registerKernel(config);
+  registered = true;
+  return BACKEND_NAME;
+}
