@@ -2,6 +2,8 @@
 // top. Nothing registers on import: call registerPocketflowBackend() (selectBackend does).
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+// training needs tfjs's gradient registry, which plain tfjs-core leaves empty
+import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
 import { BACKEND_NAME, PocketflowBackend } from "./backend.js";
 import { batchMatMulConfig } from "./kernels/BatchMatMul.js";
 
