@@ -6,9 +6,11 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
 import { BACKEND_NAME, PocketflowBackend } from "./backend.js";
 import { batchMatMulConfig } from "./kernels/BatchMatMul.js";
+import { DENSE_CONV_KERNELS } from "./kernels/dense-conv-kernels.js";
+import { DEPTHWISE_KERNELS } from "./kernels/depthwise-kernels.js";
 
 /** The kernels we replace, one file each under kernels/, named as the tfjs kernel. */
-export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [batchMatMulConfig];
+export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS];
 
 let registered = false;
 

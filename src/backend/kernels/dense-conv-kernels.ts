@@ -1,0 +1,4 @@
+// Dense convolution kernels of the pocketflow backend (one file each, named as the tfjs kernel).
+import type { KernelConfig } from "@tensorflow/tfjs-core";
+
+export const DENSE_CONV_KERNELS: KernelConfig[] = [];
