@@ -1,9 +1,9 @@
 // Registers the `pocketflow` backend: every cpu-backend kernel under our name, then ours on
 // top. Nothing registers on import: call registerPocketflowBackend() (selectBackend does).
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs-backend-cpu";
-// training needs tfjs's gradient registry, which plain tfjs-core leaves empty
-import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
+// The full tfjs package: it brings the cpu kernels we start from and registers the gradients
+// (plain tfjs-core leaves the gradient registry empty in Node).
+import "@tensorflow/tfjs";
 import { BACKEND_NAME, PocketflowBackend } from "./backend.js";
 import { batchMatMulConfig } from "./kernels/BatchMatMul.js";
 import { DENSE_CONV_KERNELS } from "./kernels/dense-conv-kernels.js";
