@@ -3,6 +3,7 @@
 declare namespace WebAssembly {
   class Module {
     constructor(bytes: ArrayBufferView | ArrayBuffer);
+    static exports(module: Module): Array<{ name: string; kind: string }>;
   }
   interface MemoryDescriptor {
     initial: number;

@@ -1,9 +1,8 @@
 // BatchMatMul on the SIMD GEMM: one gemmF32 per batch entry (batch dims broadcast as tfjs does).
 import { BatchMatMul, broadcast_util, type BatchMatMulAttrs, type BatchMatMulInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
-import { kernels } from "../../kernels/core.js";
 import { gemmF32Op } from "../../kernels/gemm.js";
-import { runInline } from "../../kernels/operation.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 
 const size = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
@@ -29,12 +28,11 @@ export function batchMatMul(args: { inputs: BatchMatMulInputs; backend: Pocketfl
   const aValues = float32Values(backend, a, "BatchMatMul");
   const bValues = float32Values(backend, b, "BatchMatMul");
   const out = new Float32Array(batch * m * n);
-  const core = kernels();
   for (let i = 0; i < batch; i++) {
     // broadcasting in tfjs's batchMatMul repeats the smaller batch cyclically
     const ai = i % batchA;
     const bi = i % batchB;
-    runInline(core, gemmF32Op(
+    runKernelOp(gemmF32Op(
       aValues.subarray(ai * m * k, (ai + 1) * m * k),
       bValues.subarray(bi * k * n, (bi + 1) * k * n),
       { m, n, k },

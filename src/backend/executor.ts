@@ -1,0 +1,29 @@
+// Where the backend's kernels run their operations: inline, or split over a SyncKernelPool
+// (tfjs kernels are synchronous, so the asynchronous KernelPool cannot serve them).
+import { availableParallelism } from "node:os";
+import { kernels } from "../kernels/core.js";
+import { runInline, type OperationBuilder } from "../kernels/operation.js";
+import { SyncKernelPool } from "../kernels/sync-pool.js";
+
+let threads = availableParallelism();
+let pool: SyncKernelPool | undefined;
+
+/** Threads the backend's kernels may use, the caller's included (1 = inline only). */
+export function setBackendThreads(count: number): void {
+  if (!Number.isInteger(count) || count < 1) {
+    throw new RangeError(`setBackendThreads: count must be an integer >= 1, but got ${count}`);
+  }
+  if (count === threads) return;
+  pool?.close();
+  pool = undefined;
+  threads = count;
+}
+
+export const backendThreads = (): number => threads;
+
+/** Runs an operation for a backend kernel; big ones are split over the threads. */
+export function runKernelOp<T>(build: OperationBuilder<T>): T {
+  if (threads === 1) return runInline(kernels(), build);
+  pool ??= new SyncKernelPool({ threads });
+  return pool.run(build);
+}
