@@ -2,6 +2,7 @@
 // reference twins). Learners, search and deploy arrive on top of it.
 export { KernelCore, kernels, type TypedArray } from "./kernels/core.js";
 export { KernelPool, type KernelPoolOptions } from "./kernels/pool.js";
+export { SyncKernelPool, type SyncKernelPoolOptions } from "./kernels/sync-pool.js";
 export { runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./kernels/operation.js";
 export * from "./kernels/grouping.js";
 export * from "./kernels/quant-params.js";
