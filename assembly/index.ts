@@ -11,3 +11,4 @@ export * from "./gemm";
 export * from "./im2col";
 export * from "./requantize";
 export * from "./peak";
+export * from "./depthwise";

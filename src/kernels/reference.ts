@@ -7,3 +7,5 @@ export * from "./reference/lasso.js";
 export * from "./reference/gemm.js";
 export * from "./reference/im2col.js";
 export * from "./reference/requantize.js";
+export * from "./reference/depthwise.js";
+export * from "./reference/conv2d.js";
