@@ -8,9 +8,13 @@ import { BACKEND_NAME, PocketflowBackend } from "./backend.js";
 import { batchMatMulConfig } from "./kernels/BatchMatMul.js";
 import { DENSE_CONV_KERNELS } from "./kernels/dense-conv-kernels.js";
 import { DEPTHWISE_KERNELS } from "./kernels/depthwise-kernels.js";
+import { ELEMENTWISE_KERNELS } from "./kernels/elementwise-kernels.js";
+import { POOLING_KERNELS } from "./kernels/pooling-kernels.js";
 
 /** The kernels we replace, one file each under kernels/, named as the tfjs kernel. */
-export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS];
+export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
+  batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS, ...ELEMENTWISE_KERNELS, ...POOLING_KERNELS,
+];
 
 let registered = false;
 
