@@ -1,0 +1,67 @@
+// Conv2D on the SIMD core: im2col + GEMM (see src/kernels/conv2d.ts). Shapes, padding and
+// dimRoundingMode are read through tfjs's computeConv2DInfo, so they match the cpu kernel.
+import { backend_util, Conv2D, type Conv2DAttrs, type Conv2DInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
+import { conv2dForwardOp } from "../../kernels/conv2d.js";
+import type { ConvGeometry } from "../../kernels/conv-geometry.js";
+import { kernels } from "../../kernels/core.js";
+import { runInline } from "../../kernels/operation.js";
+import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { float32Values, makeTensor } from "../tensor-data.js";
+
+type Shape4 = [number, number, number, number];
+
+/** Our kernels compute NHWC only; NCHW would need transposes around every conv. */
+export function requireNHWC(kernel: string, dataFormat: string | undefined): void {
+  if (dataFormat !== undefined && dataFormat !== "NHWC") {
+    throw new Error(`${kernel}: the pocketflow backend computes convolutions in NHWC (channels last), but got dataFormat '${dataFormat}'; ` +
+      "use dataFormat 'NHWC' (tf.layers: dataFormat 'channelsLast'), or another backend");
+  }
+}
+
+export function requireRank4(kernel: string, name: string, shape: readonly number[]): Shape4 {
+  if (shape.length !== 4) throw new Error(`${kernel}: ${name} must be rank 4, but got shape [${shape}]`);
+  return shape as Shape4;
+}
+
+/** The geometry our kernels take, from tfjs's description of the same convolution. */
+export function convGeometryOf(info: backend_util.Conv2DInfo): ConvGeometry {
+  const { batchSize: batch, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
+  return {
+    batch, inHeight, inWidth, inChannels,
+    kernelHeight: info.filterHeight, kernelWidth: info.filterWidth,
+    strideHeight: info.strideHeight, strideWidth: info.strideWidth,
+    dilationHeight: info.dilationHeight, dilationWidth: info.dilationWidth,
+    padTop: info.padInfo.top, padBottom: info.padInfo.bottom, padLeft: info.padInfo.left, padRight: info.padInfo.right,
+    outHeight, outWidth,
+    rows: batch * outHeight * outWidth,
+    patchSize: info.filterHeight * info.filterWidth * inChannels,
+  };
+}
+
+/** computeConv2DInfo of a forward conv, after checking what it does not. */
+export function forwardConvInfo(kernel: string, x: TensorInfo, filter: TensorInfo, attrs: Conv2DAttrs): backend_util.Conv2DInfo {
+  requireNHWC(kernel, attrs.dataFormat);
+  const xShape = requireRank4(kernel, "x", x.shape);
+  const filterShape = requireRank4(kernel, "filter", filter.shape);
+  if (xShape[3] !== filterShape[2]) {
+    throw new Error(`${kernel}: the input has ${xShape[3]} channels (x [${xShape}]) but the filter expects ${filterShape[2]} (filter [${filterShape}])`);
+  }
+  return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
+}
+
+export function conv2D(args: { inputs: Conv2DInputs; backend: PocketflowBackend; attrs: Conv2DAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const x = inputs.x as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  const info = forwardConvInfo("Conv2D", x, filter, attrs);
+  const y = runInline(kernels(), conv2dForwardOp(
+    float32Values(backend, x, "Conv2D"), float32Values(backend, filter, "Conv2D"), convGeometryOf(info), info.outChannels,
+  ));
+  return makeTensor(backend, info.outShape, y);
+}
+
+export const conv2DConfig: KernelConfig = {
+  kernelName: Conv2D,
+  backendName: BACKEND_NAME,
+  kernelFunc: conv2D as unknown as KernelFunc,
+};

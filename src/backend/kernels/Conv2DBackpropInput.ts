@@ -1,0 +1,38 @@
+// Conv2DBackpropInput (the input gradient of Conv2D, and conv2dTranspose) on the SIMD core:
+// dX = col2im(dY · Wᵀ). tfjs passes no dilations: its conv gradients support dilation 1 only.
+import {
+  backend_util, Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type Conv2DBackpropInputInputs, type KernelConfig, type KernelFunc, type TensorInfo,
+} from "@tensorflow/tfjs-core";
+import { conv2dBackpropInputOp } from "../../kernels/conv2d.js";
+import { kernels } from "../../kernels/core.js";
+import { runInline } from "../../kernels/operation.js";
+import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { float32Values, makeTensor } from "../tensor-data.js";
+import { convGeometryOf, requireNHWC, requireRank4 } from "./Conv2D.js";
+
+const KERNEL = "Conv2DBackpropInput";
+
+export function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; backend: PocketflowBackend; attrs: Conv2DBackpropInputAttrs }): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const dy = inputs.dy as TensorInfo;
+  const filter = inputs.filter as TensorInfo;
+  requireNHWC(KERNEL, attrs.dataFormat);
+  const inputShape = requireRank4(KERNEL, "inputShape", attrs.inputShape);
+  const filterShape = requireRank4(KERNEL, "filter", filter.shape);
+  const info = backend_util.computeConv2DInfo(inputShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
+  const dyShape = requireRank4(KERNEL, "dy", dy.shape);
+  if (inputShape[3] !== filterShape[2] || dyShape.some((d, i) => d !== info.outShape[i])) {
+    throw new Error(`${KERNEL}: dy [${dyShape}] must be the output [${info.outShape}] of a conv of an input [${inputShape}] ` +
+      `with filter [${filterShape}] (input channels ${inputShape[3]} must equal the filter's ${filterShape[2]})`);
+  }
+  const dx = runInline(kernels(), conv2dBackpropInputOp(
+    float32Values(backend, dy, KERNEL), float32Values(backend, filter, KERNEL), convGeometryOf(info), info.outChannels,
+  ));
+  return makeTensor(backend, inputShape, dx);
+}
+
+export const conv2DBackpropInputConfig: KernelConfig = {
+  kernelName: Conv2DBackpropInput,
+  backendName: BACKEND_NAME,
+  kernelFunc: conv2DBackpropInput as unknown as KernelFunc,
+};
