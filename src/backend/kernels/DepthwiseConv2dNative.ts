@@ -6,10 +6,9 @@ import {
   type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import type { ConvGeometry } from "../../kernels/conv-geometry.js";
-import { kernels } from "../../kernels/core.js";
 import { depthwiseConv2dOp, type DepthwiseConv2dOptions } from "../../kernels/depthwise.js";
-import { runInline } from "../../kernels/operation.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 
 type Shape4 = [number, number, number, number];
@@ -62,7 +61,7 @@ export function runDepthwiseForward(
 ): TensorInfo {
   const info = depthwiseConvInfo(kernel, x.shape, filter.shape, attrs);
   const multiplier = info.filterShape[3];
-  const out = runInline(kernels(), depthwiseConv2dOp(
+  const out = runKernelOp(depthwiseConv2dOp(
     float32Values(backend, x, kernel), float32Values(backend, filter, kernel), depthwiseGeometry(info), multiplier, options,
   ));
   return makeTensor(backend, info.outShape, out);

@@ -3,10 +3,9 @@ import {
   DepthwiseConv2dNativeBackpropFilter, type DepthwiseConv2dNativeBackpropFilterAttrs, type DepthwiseConv2dNativeBackpropFilterInputs,
   type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { kernels } from "../../kernels/core.js";
 import { depthwiseConv2dFilterGradOp } from "../../kernels/depthwise.js";
-import { runInline } from "../../kernels/operation.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 import { depthwiseConvInfo, depthwiseGeometry } from "./DepthwiseConv2dNative.js";
 
@@ -23,7 +22,7 @@ export function depthwiseConv2dNativeBackpropFilter(args: {
   if (dy.shape.join() !== info.outShape.join()) {
     throw new Error(`${kernel}: dy must have the conv's output shape [${info.outShape}], but got [${dy.shape}]`);
   }
-  const df = runInline(kernels(), depthwiseConv2dFilterGradOp(
+  const df = runKernelOp(depthwiseConv2dFilterGradOp(
     float32Values(backend, x, kernel), float32Values(backend, dy, kernel), depthwiseGeometry(info), info.filterShape[3],
   ));
   return makeTensor(backend, info.filterShape, df);

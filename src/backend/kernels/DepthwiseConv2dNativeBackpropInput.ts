@@ -3,10 +3,9 @@ import {
   DepthwiseConv2dNativeBackpropInput, type DepthwiseConv2dNativeBackpropInputAttrs, type DepthwiseConv2dNativeBackpropInputInputs,
   type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { kernels } from "../../kernels/core.js";
 import { depthwiseConv2dInputGradOp } from "../../kernels/depthwise.js";
-import { runInline } from "../../kernels/operation.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 import { depthwiseConvInfo, depthwiseGeometry } from "./DepthwiseConv2dNative.js";
 
@@ -23,7 +22,7 @@ export function depthwiseConv2dNativeBackpropInput(args: {
   if (dy.shape.join() !== info.outShape.join()) {
     throw new Error(`${kernel}: dy must have the conv's output shape [${info.outShape}], but got [${dy.shape}]`);
   }
-  const dx = runInline(kernels(), depthwiseConv2dInputGradOp(
+  const dx = runKernelOp(depthwiseConv2dInputGradOp(
     float32Values(backend, dy, kernel), float32Values(backend, filter, kernel), depthwiseGeometry(info), info.filterShape[3],
   ));
   return makeTensor(backend, info.inShape, dx);
