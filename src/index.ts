@@ -16,3 +16,17 @@ export * from "./kernels/conv-geometry.js";
 export * from "./kernels/im2col.js";
 export * from "./kernels/requantize.js";
 export * as reference from "./kernels/reference.js";
+
+// Training on tfjs: our backend, the backend choice, and the models the benchmarks train.
+export { BACKEND_NAME, PocketflowBackend } from "./backend/backend.js";
+export { registerPocketflowBackend, POCKETFLOW_KERNELS } from "./backend/register.js";
+export { setBackendThreads, backendThreads } from "./backend/executor.js";
+export * from "./train/backend-select.js";
+
+// Data: MNIST / Fashion-MNIST (IDX), CIFAR-10 (binary), synthetic; splits, batches, augmentation.
+export { gatherSamples, imageSize, sampleCount, shuffledIndices, sliceDataset, splitValidation, type Dataset, type TrainTestData } from "./data/dataset.js";
+export * from "./data/idx.js";
+export * from "./data/mnist.js";
+export * from "./data/cifar10.js";
+export * from "./data/synthetic.js";
+export * from "./data/batches.js";
