@@ -3,9 +3,8 @@
 import { backend_util, Conv2D, type Conv2DAttrs, type Conv2DInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { conv2dForwardOp } from "../../kernels/conv2d.js";
 import type { ConvGeometry } from "../../kernels/conv-geometry.js";
-import { kernels } from "../../kernels/core.js";
-import { runInline } from "../../kernels/operation.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 
 type Shape4 = [number, number, number, number];
@@ -54,7 +53,7 @@ export function conv2D(args: { inputs: Conv2DInputs; backend: PocketflowBackend;
   const x = inputs.x as TensorInfo;
   const filter = inputs.filter as TensorInfo;
   const info = forwardConvInfo("Conv2D", x, filter, attrs);
-  const y = runInline(kernels(), conv2dForwardOp(
+  const y = runKernelOp(conv2dForwardOp(
     float32Values(backend, x, "Conv2D"), float32Values(backend, filter, "Conv2D"), convGeometryOf(info), info.outChannels,
   ));
   return makeTensor(backend, info.outShape, y);

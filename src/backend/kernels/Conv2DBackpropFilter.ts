@@ -4,9 +4,8 @@ import {
   backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type Conv2DBackpropFilterInputs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { conv2dBackpropFilterOp } from "../../kernels/conv2d.js";
-import { kernels } from "../../kernels/core.js";
-import { runInline } from "../../kernels/operation.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 import { convGeometryOf, requireNHWC, requireRank4 } from "./Conv2D.js";
 
@@ -25,7 +24,7 @@ export function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs;
     throw new Error(`${KERNEL}: dy [${dyShape}] must be the output [${info.outShape}] of a conv of x [${xShape}] ` +
       `with a filter [${filterShape}] (x channels ${xShape[3]} must equal the filter's ${filterShape[2]})`);
   }
-  const dw = runInline(kernels(), conv2dBackpropFilterOp(
+  const dw = runKernelOp(conv2dBackpropFilterOp(
     float32Values(backend, x, KERNEL), float32Values(backend, dy, KERNEL), convGeometryOf(info), info.outChannels,
   ));
   return makeTensor(backend, filterShape, dw);

@@ -4,9 +4,8 @@ import {
   backend_util, Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type Conv2DBackpropInputInputs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { conv2dBackpropInputOp } from "../../kernels/conv2d.js";
-import { kernels } from "../../kernels/core.js";
-import { runInline } from "../../kernels/operation.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 import { convGeometryOf, requireNHWC, requireRank4 } from "./Conv2D.js";
 
@@ -25,7 +24,7 @@ export function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; b
     throw new Error(`${KERNEL}: dy [${dyShape}] must be the output [${info.outShape}] of a conv of an input [${inputShape}] ` +
       `with filter [${filterShape}] (input channels ${inputShape[3]} must equal the filter's ${filterShape[2]})`);
   }
-  const dx = runInline(kernels(), conv2dBackpropInputOp(
+  const dx = runKernelOp(conv2dBackpropInputOp(
     float32Values(backend, dy, KERNEL), float32Values(backend, filter, KERNEL), convGeometryOf(info), info.outChannels,
   ));
   return makeTensor(backend, inputShape, dx);

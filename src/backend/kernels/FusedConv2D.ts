@@ -6,9 +6,8 @@ import {
   FusedConv2D, getKernel, type FusedConv2DAttrs, type FusedConv2DInputs, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { ACTIVATIONS, conv2dForwardOp, type Activation, type Epilogue } from "../../kernels/conv2d.js";
-import { kernels } from "../../kernels/core.js";
-import { runInline } from "../../kernels/operation.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
+import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 import { convGeometryOf, forwardConvInfo } from "./Conv2D.js";
 
@@ -86,7 +85,7 @@ export function fusedConv2D(args: { inputs: FusedConv2DInputs; backend: Pocketfl
   const info = forwardConvInfo("FusedConv2D", x, filter, attrs);
   const tail: FusedTail = { ...inputs, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha };
   const epilogue = fusedEpilogue(backend, "FusedConv2D", tail, info.outShape);
-  const y = runInline(kernels(), conv2dForwardOp(
+  const y = runKernelOp(conv2dForwardOp(
     float32Values(backend, x, "FusedConv2D"), float32Values(backend, filter, "FusedConv2D"), convGeometryOf(info), info.outChannels, epilogue,
   ));
   const result = makeTensor(backend, info.outShape, y);
