@@ -1,7 +1,8 @@
-// npm run bench:train [-- --quick] [-- --models resnet20,lenet5] [-- --batches 32] [-- --out FILE]
+// npm run bench:train [-- --quick] [-- --models resnet20,lenet5] [-- --batches 32] [-- --threads 2] [-- --out FILE]
 // Training and inference throughput of the bench networks on our backend against tfjs cpu,
 // tfjs-wasm and PyTorch; prints tables and writes kernels-bench/results/train-latest.json
 // (written to a temporary file, then renamed).
+import { setBackendThreads } from "../src/backend/executor.js";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
@@ -27,6 +28,8 @@ function parseArgs(argv: string[]): TrainBenchOptions & { out: string | null } {
   for (const b of batches ?? []) {
     if (!Number.isInteger(b) || b < 1) throw new Error(`bench:train: batches must be integers >= 1, but got "${batchesArg}"`);
   }
+  const threadsArg = valueAfter(argv, "--threads");
+  if (threadsArg !== null) setBackendThreads(Number(threadsArg));
   return { quick, models, batches, out: valueAfter(argv, "--out") };
 }
 

@@ -17,6 +17,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
+import { backendThreads } from "../src/backend/executor.js";
 import { BACKEND_NAME } from "../src/backend/backend.js";
 import { POCKETFLOW_KERNELS, registerPocketflowBackend } from "../src/backend/register.js";
 import { findPackageFile } from "../src/kernels/package-files.js";
@@ -88,11 +89,8 @@ interface Budget {
   minRounds: number;
 }
 
-/** Threads our backend computes on: the backend's `threads` when it has a pool, else 1 (inline). */
-function ourThreads(): number {
-  const threads = (tf.findBackend(BACKEND_NAME) as { threads?: unknown } | null)?.threads;
-  return typeof threads === "number" && threads >= 1 ? threads : 1;
-}
+/** Threads our backend computes on (setBackendThreads; the caller's thread included). */
+const ourThreads = (): number => backendThreads();
 
 /** One model on one tfjs backend; data for each batch size is made on first use. */
 interface Stepper {
