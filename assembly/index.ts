@@ -12,3 +12,4 @@ export * from "./im2col";
 export * from "./requantize";
 export * from "./peak";
 export * from "./depthwise";
+export * from "./pooling";

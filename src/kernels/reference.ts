@@ -9,3 +9,4 @@ export * from "./reference/im2col.js";
 export * from "./reference/requantize.js";
 export * from "./reference/depthwise.js";
 export * from "./reference/conv2d.js";
+export * from "./reference/pooling.js";

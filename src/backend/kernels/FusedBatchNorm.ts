@@ -1,0 +1,40 @@
+// FusedBatchNorm (inference-style batch norm: x, mean, variance, optional offset and scale) on
+// the SIMD batch-norm kernel, for parameters per channel of the last axis (C values) or single
+// values: y = (x - mean) * scale / sqrt(variance + varianceEpsilon) + offset. The cpu backend
+// repeats every parameter cyclically over x's elements, which for C or 1 values is exactly this;
+// any other parameter size, and non-float32 tensors, go to the cpu kernel.
+import {
+  FusedBatchNorm, util, type FusedBatchNormAttrs, type FusedBatchNormInputs, type KernelConfig, type KernelFunc, type TensorInfo,
+} from "@tensorflow/tfjs-core";
+import { batchNormOp } from "../../kernels/pooling.js";
+import { BACKEND_NAME } from "../backend.js";
+import { runKernelOp } from "../executor.js";
+import { float32Values, makeTensor } from "../tensor-data.js";
+import { allFloat32, onCpu, type KernelArgs } from "./MaxPool.js";
+
+export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatchNormAttrs>): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x, mean, variance, offset, scale } = inputs as Record<string, TensorInfo | undefined>;
+  if (!x || !mean || !variance) return onCpu(FusedBatchNorm, args);
+  const channels = x.shape.length > 0 ? x.shape[x.shape.length - 1] : 1;
+  const size = util.sizeFromShape(x.shape);
+  const params = [mean, variance, offset, scale];
+  const perChannel = params.every((p) => p == null || (p.shape.length === mean.shape.length && [1, channels].includes(util.sizeFromShape(p.shape))));
+  if (!allFloat32(x, ...params) || !perChannel || size === 0 || channels === 0) return onCpu(FusedBatchNorm, args);
+  const values = (t: TensorInfo | undefined): Float32Array | undefined => {
+    if (!t) return undefined;
+    const v = float32Values(backend, t, FusedBatchNorm);
+    return v.length === channels ? v : new Float32Array(channels).fill(v[0]);
+  };
+  const y = runKernelOp(batchNormOp(float32Values(backend, x, FusedBatchNorm), channels, {
+    mean: values(mean)!, variance: values(variance)!, offset: values(offset), scale: values(scale),
+    varianceEpsilon: attrs.varianceEpsilon ?? 0.001,
+  }));
+  return makeTensor(backend, x.shape, y);
+}
+
+export const fusedBatchNormConfig: KernelConfig = {
+  kernelName: FusedBatchNorm,
+  backendName: BACKEND_NAME,
+  kernelFunc: fusedBatchNorm as unknown as KernelFunc,
+};
