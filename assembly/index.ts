@@ -13,3 +13,4 @@ export * from "./requantize";
 export * from "./peak";
 export * from "./depthwise";
 export * from "./pooling";
+export * from "./elementwise";

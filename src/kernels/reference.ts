@@ -10,3 +10,4 @@ export * from "./reference/requantize.js";
 export * from "./reference/depthwise.js";
 export * from "./reference/conv2d.js";
 export * from "./reference/pooling.js";
+export * from "./reference/elementwise.js";

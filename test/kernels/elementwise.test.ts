@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { kernels } from "../../src/kernels/core.js";
+import {
+  binary, binaryOp, binaryRow, binaryRowOp, binaryScalar, binaryScalarOp, sum, sumOp, unary, unaryOp,
+  type BinaryOp, type SumAxis, type UnaryOp,
+} from "../../src/kernels/elementwise.js";
+import { runInline } from "../../src/kernels/operation.js";
+import { binaryRef, binaryRowRef, binaryScalarOpRef, sumRef, unaryRef } from "../../src/kernels/reference.js";
+import { ODD_LENGTHS, randomFloats } from "./random.js";
+
+const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "max", "min", "squaredDifference"];
+const UNARY: UnaryOp[] = ["relu", "relu6", "neg", "square", "sqrt", "rsqrt", "abs", "step"];
+
+/** Indices where the arrays differ bit for bit (all NaNs count as equal). */
+function mismatches(actual: Float32Array, expected: Float32Array): number[] {
+  expect(actual.length).toBe(expected.length);
+  const bad: number[] = [];
+  for (let i = 0; i < actual.length; i++) {
+    const same = Object.is(actual[i], expected[i]) || (Number.isNaN(actual[i]) && Number.isNaN(expected[i])) || actual[i] === expected[i];
+    if (!same) bad.push(i);
+  }
+  return bad;
+}
+
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
+    if (!(err <= worst)) worst = Number.isNaN(err) ? Infinity : err;
+  }
+  return worst;
+}
+
+/** Random values with a few zeros, NaNs, infinities and relu6's bounds sprinkled in. */
+function values(n: number, seed: number, scale = 8): Float32Array {
+  const x = randomFloats(n, seed, scale);
+  const specials = [0, -0, NaN, Infinity, -Infinity, 6, -6];
+  for (let i = seed % 7; i < n; i += 37) x[i] = specials[i % specials.length];
+  return x;
+}
+
+describe("element-wise binary kernels match the reference bit for bit", () => {
+  for (const op of BINARY) {
+    it(`${op}: same shape, odd lengths, inline and split`, () => {
+      for (const n of ODD_LENGTHS) {
+        const a = values(n, n + 1);
+        const b = values(n, n + 2);
+        const expected = binaryRef(op, a, b);
+        expect(mismatches(binary(op, a, b), expected)).toEqual([]);
+        expect(mismatches(runInline(kernels(), binaryOp(op, a, b), 3), expected)).toEqual([]);
+      }
+    });
+    it(`${op}: tensor op scalar and scalar op tensor`, () => {
+      for (const n of ODD_LENGTHS) {
+        const a = values(n, n + 3);
+        for (const s of [0.37, -2.5, 0]) {
+          for (const scalarFirst of [false, true]) {
+            const expected = binaryScalarOpRef(op, a, s, scalarFirst);
+            expect(mismatches(binaryScalar(op, a, s, scalarFirst), expected)).toEqual([]);
+            expect(mismatches(runInline(kernels(), binaryScalarOp(op, a, s, scalarFirst), 4), expected)).toEqual([]);
+          }
+        }
+      }
+    });
+    it(`${op}: a row broadcast over the rows, both orders`, () => {
+      for (const cols of [1, 3, 4, 5, 16, 17, 33, 64]) {
+        for (const rows of [0, 1, 2, 7]) {
+          const a = values(rows * cols, rows * 100 + cols);
+          const row = values(cols, cols + 5, 3);
+          for (const rowFirst of [false, true]) {
+            const expected = binaryRowRef(op, a, row, rowFirst);
+            expect(mismatches(binaryRow(op, a, row, rowFirst), expected)).toEqual([]);
+            expect(mismatches(runInline(kernels(), binaryRowOp(op, a, row, rowFirst), 3), expected)).toEqual([]);
+          }
+        }
+      }
+    });
+  }
+  it("refuses mismatched lengths and unknown ops", () => {
+    expect(() => binary("add", new Float32Array(3), new Float32Array(4))).toThrow(/same length/);
+    expect(() => binaryRow("add", new Float32Array(7), new Float32Array(2), false)).toThrow(/multiple/);
+    expect(() => binary("pow" as BinaryOp, new Float32Array(3), new Float32Array(3))).toThrow(/op must be/);
+  });
+  it("writes into a given out", () => {
+    const out = new Float32Array(5);
+    expect(binary("add", Float32Array.of(1, 2, 3, 4, 5), Float32Array.of(1, 1, 1, 1, 1), out)).toBe(out);
+    expect(Array.from(out)).toEqual([2, 3, 4, 5, 6]);
+  });
+});
+
+describe("element-wise unary kernels match the reference bit for bit", () => {
+  for (const op of UNARY) {
+    it(`${op}: odd lengths, inline and split`, () => {
+      for (const n of ODD_LENGTHS) {
+        const x = values(n, n + 7);
+        const alpha = op === "step" ? 0.25 : 0;
+        const expected = unaryRef(op, x, alpha);
+        expect(mismatches(unary(op, x, alpha), expected)).toEqual([]);
+        expect(mismatches(runInline(kernels(), unaryOp(op, x, alpha), 3), expected)).toEqual([]);
+      }
+    });
+  }
+});
+
+describe("sum kernels match the f64 reference", () => {
+  const shapes: Array<[number, number]> = [[0, 5], [5, 0], [1, 1], [3, 1], [1, 17], [7, 3], [33, 4], [65, 16], [130, 17], [300, 33], [2, 64], [1000, 16]];
+  for (const over of ["rows", "columns", "all"] as SumAxis[]) {
+    it(`over ${over}, odd shapes, scaled, inline and split`, () => {
+      for (const [rows, cols] of shapes) {
+        const x = randomFloats(rows * cols, rows * 31 + cols, 4, 0.5);
+        for (const scale of [1, 1 / 7]) {
+          const expected = sumRef(x, rows, cols, over, scale);
+          expect(relativeError(sum(x, rows, cols, over, scale), expected), `[${rows}, ${cols}] scale ${scale}`).toBeLessThanOrEqual(1e-5);
+          expect(relativeError(runInline(kernels(), sumOp(x, rows, cols, over, scale), 3), expected)).toBeLessThanOrEqual(1e-5);
+        }
+      }
+    });
+  }
+  it("long sums stay close to f64 (2^20 values with a large mean)", () => {
+    const rows = 1 << 16;
+    const x = randomFloats(rows * 16, 99, 1, 100);
+    for (const over of ["rows", "all"] as SumAxis[]) {
+      const expected = sumRef(x, rows, 16, over);
+      const actual = sum(x, rows, 16, over);
+      for (let i = 0; i < expected.length; i++) expect(Math.abs(actual[i] - expected[i]) / Math.abs(expected[i])).toBeLessThanOrEqual(1e-6);
+    }
+  });
+  it("refuses a shape that does not match x", () => {
+    expect(() => sum(new Float32Array(6), 2, 2, "rows")).toThrow(/must hold/);
+  });
+});
