@@ -1,6 +1,6 @@
 // Conv2D on the SIMD core: im2col + GEMM (see src/kernels/conv2d.ts). Shapes, padding and
 // dimRoundingMode are read through tfjs's computeConv2DInfo, so they match the cpu kernel.
-import { backend_util, Conv2D, type Conv2DAttrs, type Conv2DInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
+import { backend_util, Conv2D, type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { conv2dForwardOp } from "../../kernels/conv2d.js";
 import type { ConvGeometry } from "../../kernels/conv-geometry.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
@@ -64,3 +64,20 @@ export const conv2DConfig: KernelConfig = {
   backendName: BACKEND_NAME,
   kernelFunc: conv2D as unknown as KernelFunc,
 };
+
+/**
+ * The geometry a conv gradient kernel works on, checking that dy is the output of a conv of an
+ * input of `inputShape` by a filter of `filterShape` (tfjs's conv gradients use dilation 1).
+ */
+export function gradientGeometry(
+  kernel: string, inputShape: [number, number, number, number], filterShape: [number, number, number, number], dy: TensorInfo,
+  attrs: Pick<Conv2DBackpropFilterAttrs, "strides" | "pad"> & { dimRoundingMode?: Conv2DBackpropFilterAttrs["dimRoundingMode"] },
+): backend_util.Conv2DInfo {
+  const info = backend_util.computeConv2DInfo(inputShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
+  const dyShape = requireRank4(kernel, "dy", dy.shape);
+  if (inputShape[3] !== filterShape[2] || dyShape.some((d, i) => d !== info.outShape[i])) {
+    throw new Error(`${kernel}: dy [${dyShape}] must be the output [${info.outShape}] of a conv of an input [${inputShape}] ` +
+      `with a filter [${filterShape}] (input channels ${inputShape[3]} must equal the filter's ${filterShape[2]})`);
+  }
+  return info;
+}

@@ -1,13 +1,13 @@
 // Conv2DBackpropFilter (the filter gradient of Conv2D) on the SIMD core: dW = im2col(X)ᵀ · dY,
 // summed over the batch in chunks. tfjs passes no dilations: its conv gradients support 1 only.
 import {
-  backend_util, Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type Conv2DBackpropFilterInputs, type KernelConfig, type KernelFunc, type TensorInfo,
+  Conv2DBackpropFilter, type Conv2DBackpropFilterAttrs, type Conv2DBackpropFilterInputs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { conv2dBackpropFilterOp } from "../../kernels/conv2d.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
-import { convGeometryOf, requireNHWC, requireRank4 } from "./Conv2D.js";
+import { convGeometryOf, gradientGeometry, requireNHWC, requireRank4 } from "./Conv2D.js";
 
 const KERNEL = "Conv2DBackpropFilter";
 
@@ -18,12 +18,7 @@ export function conv2DBackpropFilter(args: { inputs: Conv2DBackpropFilterInputs;
   requireNHWC(KERNEL, attrs.dataFormat);
   const xShape = requireRank4(KERNEL, "x", x.shape);
   const filterShape = requireRank4(KERNEL, "filterShape", attrs.filterShape);
-  const info = backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
-  const dyShape = requireRank4(KERNEL, "dy", dy.shape);
-  if (xShape[3] !== filterShape[2] || dyShape.some((d, i) => d !== info.outShape[i])) {
-    throw new Error(`${KERNEL}: dy [${dyShape}] must be the output [${info.outShape}] of a conv of x [${xShape}] ` +
-      `with a filter [${filterShape}] (x channels ${xShape[3]} must equal the filter's ${filterShape[2]})`);
-  }
+  const info = gradientGeometry(KERNEL, xShape, filterShape, dy, attrs);
   const dw = runKernelOp(conv2dBackpropFilterOp(
     float32Values(backend, x, KERNEL), float32Values(backend, dy, KERNEL), convGeometryOf(info), info.outChannels,
   ));

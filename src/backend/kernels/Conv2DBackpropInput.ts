@@ -1,13 +1,13 @@
 // Conv2DBackpropInput (the input gradient of Conv2D, and conv2dTranspose) on the SIMD core:
 // dX = col2im(dY · Wᵀ). tfjs passes no dilations: its conv gradients support dilation 1 only.
 import {
-  backend_util, Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type Conv2DBackpropInputInputs, type KernelConfig, type KernelFunc, type TensorInfo,
+  Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type Conv2DBackpropInputInputs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { conv2dBackpropInputOp } from "../../kernels/conv2d.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
-import { convGeometryOf, requireNHWC, requireRank4 } from "./Conv2D.js";
+import { convGeometryOf, gradientGeometry, requireNHWC, requireRank4 } from "./Conv2D.js";
 
 const KERNEL = "Conv2DBackpropInput";
 
@@ -18,12 +18,7 @@ export function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; b
   requireNHWC(KERNEL, attrs.dataFormat);
   const inputShape = requireRank4(KERNEL, "inputShape", attrs.inputShape);
   const filterShape = requireRank4(KERNEL, "filter", filter.shape);
-  const info = backend_util.computeConv2DInfo(inputShape, filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
-  const dyShape = requireRank4(KERNEL, "dy", dy.shape);
-  if (inputShape[3] !== filterShape[2] || dyShape.some((d, i) => d !== info.outShape[i])) {
-    throw new Error(`${KERNEL}: dy [${dyShape}] must be the output [${info.outShape}] of a conv of an input [${inputShape}] ` +
-      `with filter [${filterShape}] (input channels ${inputShape[3]} must equal the filter's ${filterShape[2]})`);
-  }
+  const info = gradientGeometry(KERNEL, inputShape, filterShape, dy, attrs);
   const dx = runKernelOp(conv2dBackpropInputOp(
     float32Values(backend, dy, KERNEL), float32Values(backend, filter, KERNEL), convGeometryOf(info), info.outChannels,
   ));
