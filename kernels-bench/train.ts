@@ -389,7 +389,9 @@ async function memoryCheck(spec: BenchModel, batch: number, steps: number, budge
   try {
     const run = affordable(await estimate(stepper, batch, budget.capMs), batch, budget);
     const gc = exposeGc();
-    for (let i = 0; i < 2; i++) await stepper.step(run.batch); // the first steps allocate for good
+    // steady state: the first steps grow the allocator's arenas and V8's heap for good
+    const warmUp = Math.max(2, Math.min(10, Math.floor(steps / 10)));
+    for (let i = 0; i < warmUp; i++) await stepper.step(run.batch);
     gc();
     const mb = (bytes: number): number => bytes / (1 << 20);
     const rssStart = mb(process.memoryUsage().rss);
