@@ -10,6 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gram, lasso, lassoForNonZeros, type GramSystem } from "../src/kernels/lasso.js";
 import { lassoRef } from "../src/kernels/reference.js";
+import { seededRandom } from "../src/kernels/random.js";
 import { entry, perSecond, time, type BenchEntry, type BenchOptions } from "./harness.js";
 
 const SAMPLES = 4096;
@@ -27,20 +28,9 @@ interface Design {
   support: number[];
 }
 
-/** Seeded uniform numbers in [0, 1) (mulberry32), so every run fits the same design. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** X uniform in [-1, 1), y = Xβ + uniform noise, β with TRUE_NON_ZEROS entries of ±(0.5..1.5). */
 function makeDesign(seed: number): Design {
-  const rand = seeded(seed);
+  const rand = seededRandom(seed);
   const x = new Float32Array(SAMPLES * FEATURES);
   for (let i = 0; i < x.length; i++) x[i] = rand() * 2 - 1;
   const beta = new Float64Array(FEATURES);

@@ -8,6 +8,7 @@ export * from "./kernels/grouping.js";
 export * from "./kernels/quant-params.js";
 export * from "./kernels/quantize.js";
 export { roundHalfEven } from "./kernels/rounding.js";
+export { seededRandom } from "./kernels/random.js";
 export * from "./kernels/mask.js";
 export * from "./kernels/kmeans.js";
 export * from "./kernels/lasso.js";

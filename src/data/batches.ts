@@ -1,7 +1,8 @@
 // Batches for training and evaluation: uint8 pixels -> normalized float32 NHWC, one-hot or
 // index labels, a seeded shuffle per epoch, and CIFAR-style augmentation (random crop after
 // zero padding, horizontal flip).
-import { imageSize, sampleCount, seededRandom, shuffledIndices, type Dataset } from "./dataset.js";
+import { seededRandom } from "../kernels/random.js";
+import { imageSize, sampleCount, shuffledIndices, type Dataset } from "./dataset.js";
 
 export interface Normalization {
   /** Per channel, in pixel units (0..255). */

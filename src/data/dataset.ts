@@ -1,5 +1,6 @@
 // An in-memory image classification dataset: uint8 pixels NHWC and uint8 labels, as the IDX
 // and CIFAR files store them (4x smaller than float32; batches convert on the fly).
+import { seededRandom } from "../kernels/random.js";
 
 export interface Dataset {
   /** Name for messages, e.g. "mnist train". */
@@ -53,17 +54,6 @@ export function gatherSamples(d: Dataset, indices: ArrayLike<number>, name: stri
     labels[i] = d.labels[j];
   }
   return { ...d, name, images, labels };
-}
-
-/** mulberry32: small, fast, seeded; every shuffle and augmentation is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Fisher-Yates permutation of 0..n-1. */

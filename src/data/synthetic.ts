@@ -1,6 +1,7 @@
 // A synthetic, learnable image dataset for tests and demos: each class is a fixed random
 // template, and a sample is its template plus seeded noise. A small CNN separates them quickly.
-import { seededRandom, type Dataset, type TrainTestData } from "./dataset.js";
+import { seededRandom } from "../kernels/random.js";
+import type { Dataset, TrainTestData } from "./dataset.js";
 
 export interface SyntheticOptions {
   imageShape?: [number, number, number];

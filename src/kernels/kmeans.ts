@@ -11,6 +11,7 @@ import { checkInteger, checkLength, fail } from "./check.js";
 import { kernels, type KernelCore } from "./core.js";
 import { nextDownF32, nextUpF32 } from "./mask.js";
 import { runInline, splitGrouped, type GroupedRange, type KernelCall, type OperationBuilder } from "./operation.js";
+import { seededRandom } from "./random.js";
 
 // Rough single-thread costs, measured by kernels-bench/kmeans.ts, that decide when to split work.
 const NS_PER_ELEMENT_SUMS = 1.8;
@@ -231,18 +232,6 @@ export function decodeCodebookOp(centroids: Float32Array, assignments: Uint8Arra
 }
 
 // ------------------------------------------------------------------------ k-means steps
-
-/** Seeded uniform numbers in [0, 1): a Weyl sequence through the murmur3 finaliser. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x9e3779b9) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    return ((z ^ (z >>> 16)) >>> 0) / 4294967296;
-  };
-}
 
 interface Range {
   min: number;

@@ -1,15 +1,7 @@
 // Seeded random data for kernel tests: every failure can be replayed from its seed.
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as mulberry32 } from "../../src/kernels/random.js";
+import { seededRandom as mulberry32 } from "../../src/kernels/random.js";
 
 export function randomFloats(n: number, seed: number, scale = 1, offset = 0): Float32Array {
   const rand = mulberry32(seed);

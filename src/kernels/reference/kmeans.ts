@@ -2,7 +2,8 @@
 // comparisons, Lloyd's algorithm spelled out, and the same summation orders as the kernels
 // (f64 sums over 4 interleaved tables combined as (t0 + t1) + (t2 + t3)) so that results
 // match bit for bit.
-import { seededRandom, type KMeansOptions, type KMeansResult } from "../kmeans.js";
+import type { KMeansOptions, KMeansResult } from "../kmeans.js";
+import { seededRandom } from "../random.js";
 
 /** f32 values as exact integers: every finite f32 is a multiple of 2^-149. */
 const exact = (v: number): bigint => BigInt(v * 2 ** 149);
