@@ -31,3 +31,11 @@ export * from "./data/mnist.js";
 export * from "./data/cifar10.js";
 export * from "./data/synthetic.js";
 export * from "./data/batches.js";
+
+// Models: the framework-independent IR, shapes, cost; tfjs import; file:// model IO in Node.
+export * from "./graph/ir.js";
+export * from "./graph/shapes.js";
+export * from "./graph/cost.js";
+export { graphFromTfjs } from "./backend/graph-from-tfjs.js";
+export { FileDirectoryHandler, readSidecar, writeSidecar } from "./io/file-handler.js";
+export { registerFileIO } from "./io/register-file-io.js";
