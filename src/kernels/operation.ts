@@ -72,3 +72,18 @@ export function splitGrouped(n: number, inner: number, groups: number, parts: nu
   if (ranges.length === 0) ranges.push({ start: 0, length: n, firstGroup: 0 });
   return ranges;
 }
+
+/** Thread count and cut-over shared by both pools, checked where a pool is created. */
+export function poolSettings(where: string, threads: number, minParallelNs: number | undefined): { threads: number; minParallelNs: number } {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new RangeError(`${where}: threads must be an integer >= 1, but got ${threads}`);
+  }
+  return { threads, minParallelNs: minParallelNs ?? 1_000_000 };
+}
+
+/** Deals the indices of a phase's calls round-robin into one batch per thread (batch 0: the caller's). */
+export function dealCalls(callCount: number, threads: number): number[][] {
+  const batches: number[][] = Array.from({ length: Math.min(threads, callCount) }, () => []);
+  for (let i = 0; i < callCount; i++) batches[i % batches.length].push(i);
+  return batches;
+}

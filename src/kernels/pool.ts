@@ -6,7 +6,7 @@ import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
 import { kernels, type KernelCore } from "./core.js";
 import { gemmF32Op, gemmQ8Op } from "./gemm.js";
-import { callKernel, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
+import { callKernel, dealCalls, poolSettings, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
 import { findPackageFile } from "./package-files.js";
 import { fakeQuantizeOp, quantizeOp } from "./quantize.js";
 import { perTensor } from "./grouping.js";
@@ -31,12 +31,9 @@ export class KernelPool {
   private closed = false;
 
   private constructor(options: KernelPoolOptions) {
-    const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) {
-      throw new RangeError(`KernelPool: threads must be an integer >= 1, but got ${threads}`);
-    }
+    const { threads, minParallelNs } = poolSettings("KernelPool", options.threads ?? availableParallelism(), options.minParallelNs);
     this.threads = threads;
-    this.minParallelNs = options.minParallelNs ?? 1_000_000;
+    this.minParallelNs = minParallelNs;
     this.core = options.core ?? kernels();
     this.piscina = threads > 1
       ? new Piscina({
@@ -74,8 +71,7 @@ export class KernelPool {
 
   /** Deals the calls of one phase round-robin into one batch per thread; batch 0 runs here. */
   private async runPhase(calls: readonly KernelCall[]): Promise<number[]> {
-    const batches: number[][] = Array.from({ length: Math.min(this.threads, calls.length) }, () => []);
-    calls.forEach((_, i) => batches[i % batches.length].push(i));
+    const batches = dealCalls(calls.length, this.threads);
     const remote = batches.slice(1).map((indices) =>
       (this.piscina as Piscina).run(packr.pack(indices.map((i) => calls[i]))).then((reply: Uint8Array) => {
         return { indices, values: packr.unpack(reply) as number[] };

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { kernels, type KernelCore } from "./core.js";
-import { callKernel, type KernelCall, type OperationBuilder } from "./operation.js";
+import { callKernel, dealCalls, poolSettings, type KernelCall, type OperationBuilder } from "./operation.js";
 
 /** Float64 slots per worker for calls: [count, (fnIndex, argc, ...args)*]. */
 const TASK_SLOTS = 4096;
@@ -74,12 +74,9 @@ export class SyncKernelPool {
   private closed = false;
 
   constructor(options: SyncKernelPoolOptions = {}) {
-    const threads = options.threads ?? availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) {
-      throw new RangeError(`SyncKernelPool: threads must be an integer >= 1, but got ${threads}`);
-    }
+    const { threads, minParallelNs } = poolSettings("SyncKernelPool", options.threads ?? availableParallelism(), options.minParallelNs);
     this.threads = threads;
-    this.minParallelNs = options.minParallelNs ?? 1_000_000;
+    this.minParallelNs = minParallelNs;
     this.core = options.core ?? kernels();
     const workers = threads - 1;
     const control = new SharedArrayBuffer(Math.max(1, workers) * CONTROL_WORDS * 4);
@@ -116,8 +113,7 @@ export class SyncKernelPool {
   }
 
   private runPhase(calls: readonly KernelCall[]): number[] {
-    const batches: number[][] = Array.from({ length: Math.min(this.threads, calls.length) }, () => []);
-    calls.forEach((_, i) => batches[i % batches.length].push(i));
+    const batches = dealCalls(calls.length, this.threads);
     const generation = ++this.generation;
     const busy = batches.length - 1;
     // encode every batch before waking anyone, so a bad call cannot leave a worker running
