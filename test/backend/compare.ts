@@ -2,6 +2,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { registerPocketflowBackend } from "../../src/backend/register.js";
+import { maxRelativeError } from "../relative-error.js";
+
+export { maxRelativeError };
 
 export const OURS = registerPocketflowBackend();
 
@@ -12,17 +15,6 @@ export async function runOn(backend: string, compute: () => tf.Tensor | tf.Tenso
     const result = compute();
     return (Array.isArray(result) ? result : [result]).map((t) => t.dataSync() as Float32Array);
   });
-}
-
-/** Largest |a - b| / max(1, |b|) over all elements. */
-export function maxRelativeError(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) {
-    const err = Math.abs(a[i] - b[i]) / Math.max(1, Math.abs(b[i]));
-    if (!(err <= worst)) worst = Number.isNaN(err) ? Infinity : err;
-  }
-  return worst;
 }
 
 /** Largest relative error of ours against cpu for every output of `compute`. */

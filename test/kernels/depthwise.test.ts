@@ -8,6 +8,7 @@ import {
 import { runInline } from "../../src/kernels/operation.js";
 import { depthwiseConv2dFilterGradRef, depthwiseConv2dInputGradRef, depthwiseConv2dRef } from "../../src/kernels/reference.js";
 import { randomFloats } from "./random.js";
+import { maxRelativeError } from "../relative-error.js";
 
 type Shape = [number, number, number, number];
 
@@ -24,17 +25,6 @@ const label = ({ shape, kernel, multiplier, options }: Case): string => {
   const k = typeof kernel === "number" ? `${kernel}x${kernel}` : `${kernel[0]}x${kernel[1]}`;
   return `x=[${shape.join(",")}] f=${k}x${shape[3]}x${multiplier} s=${pair(options.strides)} d=${pair(options.dilations)} p=${padLabel(options.padding)}`;
 };
-
-/** Largest |a - b| / max(1, |b|); NaN counts as infinitely wrong. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
-    if (!(err <= worst)) worst = Number.isNaN(err) ? Infinity : err;
-  }
-  return worst;
-}
 
 function randomCases(): Case[] {
   const list: Case[] = [];
@@ -83,18 +73,18 @@ describe("depthwise kernels match the reference", () => {
       const dy = randomFloats(g.rows * channels, seed + 2);
 
       const y = depthwiseConv2dRef(x, f, g, c.multiplier);
-      expect(relativeError(depthwiseConv2d(x, f, g, c.multiplier), y)).toBeLessThanOrEqual(TOLERANCE);
-      expect(relativeError(runInline(kernels(), depthwiseConv2dOp(x, f, g, c.multiplier), 3), y)).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxRelativeError(depthwiseConv2d(x, f, g, c.multiplier), y)).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxRelativeError(runInline(kernels(), depthwiseConv2dOp(x, f, g, c.multiplier), 3), y)).toBeLessThanOrEqual(TOLERANCE);
 
       const dx = depthwiseConv2dInputGradRef(dy, f, g, c.multiplier);
-      expect(relativeError(depthwiseConv2dInputGrad(dy, f, g, c.multiplier), dx)).toBeLessThanOrEqual(TOLERANCE);
-      expect(relativeError(runInline(kernels(), depthwiseConv2dInputGradOp(dy, f, g, c.multiplier), 4), dx)).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxRelativeError(depthwiseConv2dInputGrad(dy, f, g, c.multiplier), dx)).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxRelativeError(runInline(kernels(), depthwiseConv2dInputGradOp(dy, f, g, c.multiplier), 4), dx)).toBeLessThanOrEqual(TOLERANCE);
 
       const df = depthwiseConv2dFilterGradRef(x, dy, g, c.multiplier);
-      expect(relativeError(depthwiseConv2dFilterGrad(x, dy, g, c.multiplier), df)).toBeLessThanOrEqual(TOLERANCE);
+      expect(maxRelativeError(depthwiseConv2dFilterGrad(x, dy, g, c.multiplier), df)).toBeLessThanOrEqual(TOLERANCE);
       // 2 parts split channels when there are many, 5 parts split images (and sum the partials)
       for (const parts of [2, 5]) {
-        expect(relativeError(runInline(kernels(), depthwiseConv2dFilterGradOp(x, dy, g, c.multiplier), parts), df)).toBeLessThanOrEqual(TOLERANCE);
+        expect(maxRelativeError(runInline(kernels(), depthwiseConv2dFilterGradOp(x, dy, g, c.multiplier), parts), df)).toBeLessThanOrEqual(TOLERANCE);
       }
     });
   }
@@ -125,8 +115,8 @@ describe("depthwise forward with fused bias and activation", () => {
         const f = randomFloats(9 * channels, 6);
         const bias = randomFloats(channels, 7, 3);
         const expected = depthwiseConv2dRef(x, f, g, multiplier, bias, activation);
-        expect(relativeError(depthwiseConv2d(x, f, g, multiplier, { bias, activation }), expected)).toBeLessThanOrEqual(TOLERANCE);
-        expect(relativeError(runInline(kernels(), depthwiseConv2dOp(x, f, g, multiplier, { bias, activation }), 3), expected)).toBeLessThanOrEqual(TOLERANCE);
+        expect(maxRelativeError(depthwiseConv2d(x, f, g, multiplier, { bias, activation }), expected)).toBeLessThanOrEqual(TOLERANCE);
+        expect(maxRelativeError(runInline(kernels(), depthwiseConv2dOp(x, f, g, multiplier, { bias, activation }), 3), expected)).toBeLessThanOrEqual(TOLERANCE);
         if (activation === "relu6") {
           const y = depthwiseConv2d(x, f, g, multiplier, { bias, activation });
           expect(Math.min(...y)).toBe(0);
@@ -158,10 +148,10 @@ describe("depthwise edge cases", () => {
     const f = core.allocCopy(randomFloats(9 * 16, 6));
     const out = core.alloc(Float32Array, g.rows * 16);
     expect(depthwiseConv2d(x, f, g, 1, {}, out)).toBe(out);
-    expect(relativeError(out, depthwiseConv2dRef(x, f, g, 1))).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxRelativeError(out, depthwiseConv2dRef(x, f, g, 1))).toBeLessThanOrEqual(TOLERANCE);
     const dx = core.alloc(Float32Array, x.length);
     expect(depthwiseConv2dInputGrad(out, f, g, 1, dx)).toBe(dx);
-    expect(relativeError(dx, depthwiseConv2dInputGradRef(out, f, g, 1))).toBeLessThanOrEqual(TOLERANCE);
+    expect(maxRelativeError(dx, depthwiseConv2dInputGradRef(out, f, g, 1))).toBeLessThanOrEqual(TOLERANCE);
     for (const array of [x, f, out, dx]) core.free(array);
   });
   it("leaves no temporaries behind", () => {

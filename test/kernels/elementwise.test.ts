@@ -7,6 +7,7 @@ import {
 import { runInline } from "../../src/kernels/operation.js";
 import { binaryRef, binaryRowRef, binaryScalarOpRef, sumRef, unaryRef } from "../../src/kernels/reference.js";
 import { ODD_LENGTHS, randomFloats } from "./random.js";
+import { maxRelativeError } from "../relative-error.js";
 
 const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "max", "min", "squaredDifference"];
 const UNARY: UnaryOp[] = ["relu", "relu6", "neg", "square", "sqrt", "rsqrt", "abs", "step"];
@@ -20,16 +21,6 @@ function mismatches(actual: Float32Array, expected: Float32Array): number[] {
     if (!same) bad.push(i);
   }
   return bad;
-}
-
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]) / Math.max(1, Math.abs(expected[i]));
-    if (!(err <= worst)) worst = Number.isNaN(err) ? Infinity : err;
-  }
-  return worst;
 }
 
 /** Random values with a few zeros, NaNs, infinities and relu6's bounds sprinkled in. */
@@ -111,8 +102,8 @@ describe("sum kernels match the f64 reference", () => {
         const x = randomFloats(rows * cols, rows * 31 + cols, 4, 0.5);
         for (const scale of [1, 1 / 7]) {
           const expected = sumRef(x, rows, cols, over, scale);
-          expect(relativeError(sum(x, rows, cols, over, scale), expected), `[${rows}, ${cols}] scale ${scale}`).toBeLessThanOrEqual(1e-5);
-          expect(relativeError(runInline(kernels(), sumOp(x, rows, cols, over, scale), 3), expected)).toBeLessThanOrEqual(1e-5);
+          expect(maxRelativeError(sum(x, rows, cols, over, scale), expected), `[${rows}, ${cols}] scale ${scale}`).toBeLessThanOrEqual(1e-5);
+          expect(maxRelativeError(runInline(kernels(), sumOp(x, rows, cols, over, scale), 3), expected)).toBeLessThanOrEqual(1e-5);
         }
       }
     });
