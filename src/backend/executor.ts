@@ -1,5 +1,6 @@
 // Where the backend's kernels run their operations: inline, or split over a SyncKernelPool
 // (tfjs kernels are synchronous, so the asynchronous KernelPool cannot serve them).
+import { checkInteger } from "../kernels/check.js";
 import { kernels } from "../kernels/core.js";
 import { runInline, type OperationBuilder } from "../kernels/operation.js";
 import { SyncKernelPool } from "../kernels/sync-pool.js";
@@ -12,9 +13,7 @@ let pool: SyncKernelPool | undefined;
 
 /** Threads the backend's kernels may use, the caller's included (1 = inline only). */
 export function setBackendThreads(count: number): void {
-  if (!Number.isInteger(count) || count < 1) {
-    throw new RangeError(`setBackendThreads: count must be an integer >= 1, but got ${count}`);
-  }
+  checkInteger("setBackendThreads", "count", count, 1);
   if (count === threads) return;
   pool?.close();
   pool = undefined;

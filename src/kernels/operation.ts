@@ -2,6 +2,7 @@
 // Calls inside one phase touch disjoint outputs and may run on different threads; a phase
 // starts when the previous one has finished. The same operation runs inline (runInline)
 // or split over the KernelPool, so the façades describe the work once.
+import { checkInteger } from "./check.js";
 import type { KernelCore } from "./core.js";
 
 /** One wasm export call: its name and numeric arguments. Returns the export's number result. */
@@ -75,9 +76,7 @@ export function splitGrouped(n: number, inner: number, groups: number, parts: nu
 
 /** Thread count and cut-over shared by both pools, checked where a pool is created. */
 export function poolSettings(where: string, threads: number, minParallelNs: number | undefined): { threads: number; minParallelNs: number } {
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new RangeError(`${where}: threads must be an integer >= 1, but got ${threads}`);
-  }
+  checkInteger(where, "threads", threads, 1);
   return { threads, minParallelNs: minParallelNs ?? 1_000_000 };
 }
 
