@@ -32,6 +32,8 @@ export interface BatchOptions {
   augmentation?: Augmentation;
   /** Keep the last, smaller batch (default true; training usually drops it). */
   keepPartial?: boolean;
+  /** Start at this batch of the epoch, with the same random draws as if the earlier ones were made (resume). */
+  startBatch?: number;
 }
 
 /** Per-channel mean and standard deviation over the whole dataset. */
@@ -52,8 +54,9 @@ export function computeNormalization(d: Dataset): Normalization {
 
 /** Batches of one epoch (seeded: epoch e of seed s always gives the same batches). */
 export function* batches(d: Dataset, options: BatchOptions): Generator<Batch> {
-  const { batchSize, shuffle = false, seed = 0, normalization, augmentation, keepPartial = true } = options;
+  const { batchSize, shuffle = false, seed = 0, normalization, augmentation, keepPartial = true, startBatch = 0 } = options;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batches: batchSize must be an integer >= 1, but got ${batchSize}`);
+  if (!Number.isInteger(startBatch) || startBatch < 0) throw new RangeError(`batches: startBatch must be an integer >= 0, but got ${startBatch}`);
   const n = sampleCount(d);
   const order = shuffle ? shuffledIndices(n, seed) : Uint32Array.from({ length: n }, (_, i) => i);
   const random = seededRandom(seed ^ 0x9e3779b9);
@@ -61,15 +64,20 @@ export function* batches(d: Dataset, options: BatchOptions): Generator<Batch> {
   const size = imageSize(d);
   const mean = normalization?.mean ?? new Array(c).fill(0);
   const scale = (normalization?.std ?? new Array(c).fill(255)).map((s) => 1 / s);
+  const pad = augmentation?.cropPadding ?? 0;
+  const drawsPerSample = (pad > 0 ? 2 : 0) + (augmentation?.horizontalFlip === true ? 1 : 0);
   for (let start = 0; start < n; start += batchSize) {
     const count = Math.min(batchSize, n - start);
     if (count < batchSize && !keepPartial) break;
+    if (start < startBatch * batchSize) {
+      for (let draw = 0; draw < count * drawsPerSample; draw++) random();
+      continue;
+    }
     const images = new Float32Array(count * size);
     const labels = new Uint8Array(count);
     for (let b = 0; b < count; b++) {
       const sample = order[start + b];
       labels[b] = d.labels[sample];
-      const pad = augmentation?.cropPadding ?? 0;
       const dy = pad > 0 ? Math.floor(random() * (2 * pad + 1)) - pad : 0;
       const dx = pad > 0 ? Math.floor(random() * (2 * pad + 1)) - pad : 0;
       const flip = augmentation?.horizontalFlip === true && random() < 0.5;
