@@ -15,7 +15,7 @@ export function straightThrough(apply: (x: tf.Tensor) => tf.Tensor, options: Str
   if (clipRange !== undefined && !(clipRange[0] <= clipRange[1])) {
     throw new RangeError(`straightThrough: clipRange must be [min, max] with min <= max, but got [${clipRange.join(", ")}]`);
   }
-  return tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  return tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     save([x]);
     return {
       value: apply(x),
@@ -26,5 +26,5 @@ export function straightThrough(apply: (x: tf.Tensor) => tf.Tensor, options: Str
         return [tf.mul(dy, tf.cast(inside, dy.dtype))];
       },
     };
-  }) as (x: tf.Tensor) => tf.Tensor;
+  }) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (x: tf.Tensor) => tf.Tensor;
 }
