@@ -26,5 +26,5 @@ export function straightThrough(apply: (x: tf.Tensor) => tf.Tensor, options: Str
         return [tf.mul(dy, tf.cast(inside, dy.dtype))];
       },
     };
-  }) as unknown as tf.CustomGradientFunc<tf.Tensor>) as (x: tf.Tensor) => tf.Tensor;
+  }) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
 }
