@@ -6,4 +6,11 @@ import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 
 export const BACKEND_NAME = "pocketflow";
 
-export class PocketflowBackend extends MathBackendCPU {}
+export class PocketflowBackend extends MathBackendCPU {
+  constructor() {
+    super();
+    // The cpu backend greets its first tensor in Node with advice to install tfjs-node; on this
+    // backend that advice is wrong (and tfjs-node is chosen first when present), so skip it.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+}

