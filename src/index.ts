@@ -24,6 +24,30 @@ export { registerPocketflowBackend, POCKETFLOW_KERNELS } from "./backend/registe
 export { setBackendThreads, backendThreads } from "./backend/executor.js";
 export * from "./train/backend-select.js";
 
+// The trainer: optimizers, schedules, losses and distillation, checkpoints, evaluation, recipes.
+export { train, computeGradients, applyGradients, modelParameters, epochSeed, type TrainOptions, type TrainHooks, type TrainResult, type StepProgress } from "./train/trainer.js";
+export * from "./train/optimizers.js";
+export * from "./train/schedule.js";
+export * from "./train/losses.js";
+export * from "./train/evaluate.js";
+export { evaluateGraph } from "./train/evaluate-graph.js";
+export { readCheckpoint, writeCheckpoint, type Checkpoint, type EpochMetrics } from "./train/checkpoint.js";
+export { straightThrough, type StraightThroughOptions } from "./train/straight-through.js";
+export { defaultRecipe, type TrainingRecipe } from "./train/recipes.js";
+
+// Learners: one interface; FullPrecLearner is plain training.
+export * from "./learners/learner.js";
+export { FullPrecLearner, type FullPrecOptions } from "./learners/full-prec.js";
+
+// The model zoo, as model IR graphs with seeded weights.
+export * from "./nets/zoo.js";
+export { lenet } from "./nets/lenet.js";
+export { convnet } from "./nets/convnet.js";
+export { resnet, type ResNetOptions } from "./nets/resnet.js";
+export { mobilenetV1 } from "./nets/mobilenet-v1.js";
+export { mobilenetV2, makeDivisible } from "./nets/mobilenet-v2.js";
+export { GraphBuilder, heNormal, glorotUniform, type NetOptions, type MobileNetOptions } from "./nets/builder.js";
+
 // Data: MNIST / Fashion-MNIST (IDX), CIFAR-10 (binary), synthetic; splits, batches, augmentation.
 export { gatherSamples, imageSize, sampleCount, shuffledIndices, sliceDataset, splitValidation, type Dataset, type TrainTestData } from "./data/dataset.js";
 export * from "./data/idx.js";
@@ -31,6 +55,7 @@ export * from "./data/mnist.js";
 export * from "./data/cifar10.js";
 export * from "./data/synthetic.js";
 export * from "./data/batches.js";
+export * from "./data/registry.js";
 
 // Models: the framework-independent IR, shapes, cost; tfjs import; file:// model IO in Node.
 export * from "./graph/ir.js";

@@ -34,6 +34,7 @@ export class FullPrecLearner implements Learner<FullPrecOptions> {
         ...trainOptions,
         normalization: data.normalization,
         augmentation: data.augmentation,
+        validation: data.validation,
         maxSteps: mode === "fast" ? Math.min(fastSteps, trainOptions.maxSteps ?? Infinity) : trainOptions.maxSteps,
         distillation: teacher === undefined ? undefined : { ...distillation, teacher },
         hooks: onEpochSnapshot === undefined ? trainOptions.hooks : {
@@ -45,7 +46,10 @@ export class FullPrecLearner implements Learner<FullPrecOptions> {
         },
       });
       const graph = copyWeightsToGraph(student, structuredClone(model));
-      const validationAccuracy = data.validation === undefined ? undefined : evaluate(modelForward(student), data.validation, { normalization: data.normalization }).accuracy;
+      const lastEpoch = result.history.at(-1);
+      const validationAccuracy = data.validation === undefined ? undefined
+        : !result.stoppedEarly && lastEpoch?.validationAccuracy !== undefined ? lastEpoch.validationAccuracy
+          : evaluate(modelForward(student), data.validation, { normalization: data.normalization }).accuracy;
       const { epochs, batchSize, seed, optimizer, schedule, weightDecay } = trainOptions;
       return {
         graph,
