@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const cli = "dist/src/cli/main.js";
@@ -16,5 +18,49 @@ describe("pocketflow CLI", () => {
     const result = spawnSync("node", [cli, "frobnicate"], { encoding: "utf8" });
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/unknown command "frobnicate".*--help/);
+  });
+});
+
+describe("pocketflow train / eval / info", () => {
+  const run = (args: string[]) => spawnSync("node", [cli, ...args], { encoding: "utf8" });
+  const lastJson = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trim().split("\n").at(-1) as string) as Record<string, unknown>;
+
+  it("trains lenet on the synthetic set, writes a model directory that eval and info read, and resumes a finished run", () => {
+    const out = mkdtempSync(join(tmpdir(), "pocketflow-cli-"));
+    try {
+      const trained = run(["train", "--net", "lenet", "--dataset", "synthetic", "--out", out, "--epochs", "2", "--json"]);
+      expect(trained.status, trained.stderr).toBe(0);
+      const summary = lastJson(trained.stdout);
+      expect(summary).toMatchObject({ command: "train", net: "lenet", dataset: "synthetic", epochs: 2, steps: 2 * 28 });
+      expect(summary.testAccuracy).toBeGreaterThan(0.9);
+      expect(trained.stderr).toMatch(/epoch 2\/2 loss [\d.]+ acc [\d.]+% val_loss/);
+
+      const evaluated = lastJson(run(["eval", "--model", out, "--json"]).stdout);
+      expect(evaluated).toMatchObject({ command: "eval", dataset: "synthetic", split: "test", count: 512 });
+      expect(evaluated.accuracy).toBeCloseTo(summary.testAccuracy as number, 10);
+
+      const info = lastJson(run(["info", "--model", out, "--json"]).stdout);
+      expect(info).toMatchObject({ command: "info", macs: summary.macs, params: summary.params });
+      expect((info.history as Array<Record<string, unknown>>)[0]).toMatchObject({ step: "train", net: "lenet", complete: true });
+      expect(run(["info", "--model", out]).stdout).toMatch(/conv1\s+conv2d\s+\[16,16,6\]\s+38400\s+156/);
+
+      const resumed = run(["train", "--net", "lenet", "--dataset", "synthetic", "--out", out, "--epochs", "2", "--resume", "--json"]);
+      expect(lastJson(resumed.stdout).testAccuracy).toBe(summary.testAccuracy);
+      const other = run(["train", "--net", "lenet", "--dataset", "synthetic", "--out", out, "--epochs", "3", "--resume"]);
+      expect(other.status).toBe(1);
+      expect(other.stderr).toMatch(/different epochs; resume with the same options, or delete the checkpoint/);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+
+  it("usage errors exit 2 and name the option; --help lists a command's options", () => {
+    const bad = run(["train", "--net", "vgg16", "--dataset", "mnist", "--out", "x"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--net must be one of lenet, convnet, resnet20.*but got 'vgg16'[\s\S]*pocketflow train --help/);
+    expect(run(["train", "--help"]).stdout).toMatch(/--lr N\s+peak learning rate/);
+    const missing = run(["eval", "--model", join(tmpdir(), "no-such-model-dir")]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/no-such-model-dir/);
   });
 });
