@@ -1,6 +1,6 @@
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { FileDirectoryHandler, readSidecar, writeSidecar } from "../../src/io/file-handler.js";
@@ -33,11 +33,21 @@ beforeAll(() => registerFileIO());
 beforeEach(async () => { dir = await mkdtemp(join(tmpdir(), "pf-io-")); });
 afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
 
-async function saveSmall(target = join(dir, "m")): Promise<{ target: string; expected: Float32Array }> {
+async function saveSmall(target = join(dir, "m")): Promise<{ target: string; expected: Float32Array; weightsFile: string }> {
   const model = smallModel();
   await model.save(`file://${target}`);
-  return { target, expected: await predict(model) };
+  return { target, expected: await predict(model), weightsFile: join(target, await weightsFileIn(target)) };
 }
+
+/** The one weight file model.json references (each save names its own, weights-<id>.bin). */
+async function weightsFileIn(target: string): Promise<string> {
+  const json = JSON.parse(await readFile(join(target, "model.json"), "utf8"));
+  expect(json.weightsManifest).toHaveLength(1);
+  expect(json.weightsManifest[0].paths).toHaveLength(1);
+  return json.weightsManifest[0].paths[0];
+}
+
+const WEIGHTS_NAME = /^weights-[0-9a-f]{16}\.bin$/;
 
 describe("file:// save and load with plain tfjs", () => {
   it("conv+dense model round-trips and predicts identically", async () => {
@@ -52,8 +62,10 @@ describe("file:// save and load with plain tfjs", () => {
   });
 
   it("writes the files plain tfjs expects, and no temp files", async () => {
-    const { target } = await saveSmall();
-    expect((await readdir(target)).sort()).toEqual(["model.json", "weights.bin"]);
+    const { target, weightsFile } = await saveSmall();
+    const weightsName = await weightsFileIn(target);
+    expect(weightsName).toMatch(WEIGHTS_NAME);
+    expect((await readdir(target)).sort()).toEqual(["model.json", weightsName]);
     const json = JSON.parse(await readFile(join(target, "model.json"), "utf8"));
     expect(json.format).toBe("layers-model");
     expect(json.generatedBy).toMatch(/TensorFlow\.js/);
@@ -62,11 +74,10 @@ describe("file:// save and load with plain tfjs", () => {
     expect(json.trainingConfig).toBeUndefined(); // tfjs adds it only with includeOptimizer
     expect(json.userDefinedMetadata).toEqual({ note: "test" });
     expect(json.weightsManifest).toHaveLength(1);
-    expect(json.weightsManifest[0].paths).toEqual(["weights.bin"]);
     expect(json.weightsManifest[0].weights.map((w: { name: string; shape: number[] }) => [w.name, w.shape])).toEqual([
       ["conv/kernel", [3, 3, 1, 2]], ["conv/bias", [2]], ["fc/kernel", [32, 3]], ["fc/bias", [3]],
     ]);
-    const bytes = (await readFile(join(target, "weights.bin"))).byteLength;
+    const bytes = (await readFile(weightsFile)).byteLength;
     expect(bytes).toBe(4 * (18 + 2 + 96 + 3));
   });
 
@@ -85,15 +96,15 @@ describe("file:// save and load with plain tfjs", () => {
   });
 
   it("loads weights split into several shards and groups", async () => {
-    const { target, expected } = await saveSmall();
-    const bin = await readFile(join(target, "weights.bin"));
+    const { target, expected, weightsFile } = await saveSmall();
+    const bin = await readFile(weightsFile);
     const json = JSON.parse(await readFile(join(target, "model.json"), "utf8"));
     const [convKernel, convBias, fcKernel, fcBias] = json.weightsManifest[0].weights;
     const split = 4 * (18 + 2); // group 1: the conv weights, in two shards; group 2: dense
     await writeFile(join(target, "group1-shard1of2.bin"), bin.subarray(0, 40));
     await writeFile(join(target, "group1-shard2of2.bin"), bin.subarray(40, split));
     await writeFile(join(target, "group2-shard1of1.bin"), bin.subarray(split));
-    await rm(join(target, "weights.bin"));
+    await rm(weightsFile);
     json.weightsManifest = [
       { paths: ["group1-shard1of2.bin", "group1-shard2of2.bin"], weights: [convKernel, convBias] },
       { paths: ["group2-shard1of1.bin"], weights: [fcKernel, fcBias] },
@@ -131,18 +142,18 @@ describe("corrupt or mismatched files give errors that name the file", () => {
       .rejects.toThrow(`${join(dir, "nothing", "model.json")}: file not found`);
   });
 
-  it("truncated weights.bin", async () => {
-    const { target } = await saveSmall();
-    const bin = await readFile(join(target, "weights.bin"));
-    await writeFile(join(target, "weights.bin"), bin.subarray(0, bin.byteLength - 5));
+  it("truncated weight file", async () => {
+    const { target, weightsFile } = await saveSmall();
+    const bin = await readFile(weightsFile);
+    await writeFile(weightsFile, bin.subarray(0, bin.byteLength - 5));
     await expect(tf.loadLayersModel(`file://${target}/model.json`))
-      .rejects.toThrow(new RegExp(`${join(target, "weights.bin")}: weight data is 471 bytes, but the manifest .* describes 476 bytes`));
+      .rejects.toThrow(new RegExp(`${weightsFile}: weight data is 471 bytes, but the manifest .* describes 476 bytes`));
   });
 
   it("missing weight shard", async () => {
-    const { target } = await saveSmall();
+    const { target, weightsFile } = await saveSmall();
     const json = JSON.parse(await readFile(join(target, "model.json"), "utf8"));
-    json.weightsManifest[0].paths = ["weights.bin", "shard2.bin"];
+    json.weightsManifest[0].paths = [basename(weightsFile), "shard2.bin"];
     await writeFile(join(target, "model.json"), JSON.stringify(json));
     await expect(tf.loadLayersModel(`file://${target}/model.json`))
       .rejects.toThrow(`${join(target, "shard2.bin")}: weight file listed in ${join(target, "model.json")} not found`);
@@ -160,18 +171,48 @@ describe("failed saves leave nothing half-written", () => {
     const target = join(dir, "m");
     await mkdir(join(target, "model.json"), { recursive: true }); // rename onto a directory fails
     await expect(smallModel().save(`file://${target}`)).rejects.toThrow();
-    const left = await readdir(target);
-    expect(left.filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    expect(await readdir(target)).toEqual(["model.json"]); // no temp files, no weight file of the failed save
     expect(await readdir(join(target, "model.json"))).toEqual([]);
   });
 
-  it("overwriting a saved model replaces it whole", async () => {
-    const { target } = await saveSmall();
+  it("overwriting a saved model replaces it whole: new weight file, the old one removed", async () => {
+    const { target, weightsFile } = await saveSmall();
     const other = smallModel();
     other.setWeights(other.getWeights().map((w) => tf.onesLike(w)));
     await other.save(`file://${target}`);
-    expect((await readdir(target)).sort()).toEqual(["model.json", "weights.bin"]);
+    const newWeights = await weightsFileIn(target);
+    expect(newWeights).not.toBe(basename(weightsFile));
+    expect((await readdir(target)).sort()).toEqual(["model.json", newWeights]);
     expect(await predict(await tf.loadLayersModel(`file://${target}`))).toEqual(await predict(other));
+  });
+
+  it("a directory written by others (weights.bin) loads, and saving over it removes its weights.bin but not other files", async () => {
+    const { target, expected, weightsFile } = await saveSmall();
+    const json = JSON.parse(await readFile(join(target, "model.json"), "utf8"));
+    json.weightsManifest[0].paths = ["weights.bin"];
+    await writeFile(join(target, "weights.bin"), await readFile(weightsFile));
+    await rm(weightsFile);
+    await writeFile(join(target, "model.json"), JSON.stringify(json));
+    await writeFile(join(target, "notes.txt"), "mine");
+    const loaded = await tf.loadLayersModel(`file://${target}`);
+    expect(await predict(loaded)).toEqual(expected);
+    await loaded.save(`file://${target}`);
+    expect((await readdir(target)).sort()).toEqual(["model.json", "notes.txt", await weightsFileIn(target)]);
+    expect(await predict(await tf.loadLayersModel(`file://${target}`))).toEqual(expected);
+  });
+
+  it("leftovers of a save that died (unreferenced weights-<id>.bin, temp files) go at the next save; referenced files outside the directory stay", async () => {
+    const { target } = await saveSmall();
+    const leftovers = ["weights-0123456789abcdef.bin", "pocketflow-0123456789abcdef.json", ".weights-0123456789abcdef.bin.0123456789ab.tmp", ".model.json.0123456789ab.tmp"];
+    for (const name of leftovers) await writeFile(join(target, name), "x");
+    await writeFile(join(dir, "outside.bin"), "x");
+    const json = JSON.parse(await readFile(join(target, "model.json"), "utf8"));
+    json.weightsManifest[0].paths.push("../outside.bin"); // a reference the next save must not follow
+    await writeFile(join(target, "model.json"), JSON.stringify(json));
+    const { expected } = await saveSmall(target);
+    expect((await readdir(target)).sort()).toEqual(["model.json", await weightsFileIn(target)]);
+    expect(await readdir(dir)).toContain("outside.bin");
+    expect(await predict(await tf.loadLayersModel(`file://${target}`))).toEqual(expected);
   });
 });
 

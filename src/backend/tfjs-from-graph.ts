@@ -1,0 +1,207 @@
+// Build a trainable tfjs LayersModel from the model IR, and copy trained weights back into it:
+// the IR stays the source of truth, tfjs is the training engine. One tfjs layer per IR node,
+// named as the node, so that graphFromTfjs(buildTfjsModel(graph)) gives the graph back and
+// a trained model's weights find their nodes by layer name.
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { weightsOf, type Graph, type GraphNode, type Weight } from "../graph/ir.js";
+import { inferShapes } from "../graph/shapes.js";
+
+type Layer = tfl.layers.Layer;
+type Tensor = tfl.SymbolicTensor;
+
+export interface BuildTfjsOptions {
+  /**
+   * Leave out a softmax node that is a model output, so the model outputs its input (the
+   * logits): cross-entropy from logits and distillation at a temperature need them. Outputs
+   * that are not a softmax are kept as they are.
+   */
+  withoutSoftmax?: boolean;
+  /**
+   * Momentum of the batch-norm moving statistics while training (the IR does not store it, as
+   * it is a training setting): moving = momentum·moving + (1 - momentum)·batch. Default 0.99,
+   * as Keras.
+   */
+  batchNormMomentum?: number;
+}
+
+/** tfjs weight names (the last part of a LayerVariable's name) and the IR's names for them. */
+const IR_WEIGHT_NAME: Record<string, string> = {
+  kernel: "kernel", bias: "bias", depthwise_kernel: "depthwiseKernel",
+  gamma: "gamma", beta: "beta", moving_mean: "movingMean", moving_variance: "movingVariance",
+};
+
+const label = (node: GraphNode): string => `node '${node.id}' (${node.op})`;
+const show = (shape: readonly number[]): string => `[${shape.join(",")}]`;
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+function irNameOf(variable: tfl.LayerVariable): string {
+  const short = variable.originalName.slice(variable.originalName.lastIndexOf("/") + 1);
+  return IR_WEIGHT_NAME[short] ?? short;
+}
+
+/** A tfjs layer doing what the node does (the caller handles input nodes). */
+function layerFor(node: GraphNode, batchNormMomentum: number): Layer {
+  const name = node.id;
+  // Weights are overwritten from the IR right after building, so skip random initialization.
+  const init = { kernelInitializer: "zeros", biasInitializer: "zeros" } as const;
+  switch (node.op) {
+    case "conv2d":
+      return tfl.layers.conv2d({
+        name, filters: node.filters, kernelSize: node.kernelSize, strides: node.strides, padding: node.padding,
+        dilationRate: node.dilation, useBias: node.useBias, dataFormat: "channelsLast", activation: "linear", ...init,
+      });
+    case "depthwiseConv2d":
+      return tfl.layers.depthwiseConv2d({
+        name, kernelSize: node.kernelSize, depthMultiplier: node.depthMultiplier, strides: node.strides, padding: node.padding,
+        dilationRate: node.dilation, useBias: node.useBias, dataFormat: "channelsLast", activation: "linear",
+        depthwiseInitializer: "zeros", biasInitializer: "zeros",
+      });
+    case "dense":
+      return tfl.layers.dense({ name, units: node.units, useBias: node.useBias, activation: "linear", ...init });
+    case "batchNorm":
+      return tfl.layers.batchNormalization({
+        name, axis: -1, epsilon: node.epsilon, momentum: batchNormMomentum,
+        scale: node.weights.gamma !== undefined, center: node.weights.beta !== undefined,
+      });
+    case "relu":
+      return tfl.layers.reLU({ name });
+    case "relu6":
+      return tfl.layers.reLU({ name, maxValue: 6 });
+    case "softmax":
+      // An Activation layer, not tfjs's Softmax layer: it is what graphFromTfjs reads back.
+      return tfl.layers.activation({ name, activation: "softmax" });
+    case "add":
+      return tfl.layers.add({ name });
+    case "flatten":
+      return tfl.layers.flatten({ name });
+    case "globalAvgPool":
+      return tfl.layers.globalAveragePooling2d({ name, dataFormat: "channelsLast" });
+    case "maxPool":
+    case "avgPool": {
+      const args = { name, poolSize: node.poolSize, strides: node.strides, padding: node.padding, dataFormat: "channelsLast" } as const;
+      return node.op === "maxPool" ? tfl.layers.maxPooling2d(args) : tfl.layers.averagePooling2d(args);
+    }
+    case "zeroPad2d": {
+      const [top, bottom, left, right] = node.padding;
+      return tfl.layers.zeroPadding2d({ name, padding: [[top, bottom], [left, right]], dataFormat: "channelsLast" });
+    }
+    case "dropout":
+      return tfl.layers.dropout({ name, rate: node.rate });
+    default:
+      throw new Error(`op '${(node as GraphNode).op}' has no tfjs layer`);
+  }
+}
+
+/** tfjs convolutions take strides > 1 or dilation > 1, never both, so say so before tfjs does. */
+function checkBuildable(node: GraphNode): void {
+  if ((node.op === "conv2d" || node.op === "depthwiseConv2d") && node.strides.some((s) => s > 1) && node.dilation.some((d) => d > 1)) {
+    throw new Error(`has strides ${show(node.strides)} and dilation ${show(node.dilation)}; tfjs needs one of them to be 1`);
+  }
+}
+
+/** Sets the layer's weights from the node's, by name; the tensors are fresh copies. */
+function setLayerWeights(layer: Layer, node: GraphNode): void {
+  const irWeights = new Map<string, Weight>(weightsOf(node));
+  tf.tidy(() => {
+    const values = layer.weights.map((variable) => {
+      const name = irNameOf(variable);
+      const weight = irWeights.get(name);
+      if (weight === undefined) throw new Error(`its tfjs layer has a '${name}' weight that the node lacks`);
+      return tf.tensor(Float32Array.from(weight.values), weight.shape, "float32");
+    });
+    layer.setWeights(values);
+  });
+}
+
+/** The output ids of the model: a final softmax is replaced by its input when asked. */
+function modelOutputs(graph: Graph, withoutSoftmax: boolean): string[] {
+  if (!withoutSoftmax) return graph.outputs;
+  const byId = new Map(graph.nodes.map((node) => [node.id, node]));
+  return graph.outputs.map((id) => {
+    const node = byId.get(id) as GraphNode;
+    return node.op === "softmax" ? node.inputs[0] : id;
+  });
+}
+
+/**
+ * A trainable tfjs functional model of the graph: one layer per node, named as the node, its
+ * weights copied from the IR. Shapes are checked first; an error names the node.
+ */
+export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tfl.LayersModel {
+  const momentum = options.batchNormMomentum ?? 0.99;
+  if (!(momentum >= 0 && momentum < 1)) throw new RangeError(`buildTfjsModel: batchNormMomentum must be in [0, 1), but got ${momentum}`);
+  inferShapes(graph);
+  const tensors = new Map<string, Tensor>();
+  const layers: Array<[Layer, GraphNode]> = [];
+  for (const node of graph.nodes) {
+    try {
+      checkBuildable(node);
+      if (node.op === "input") {
+        tensors.set(node.id, tfl.input({ shape: node.shape, name: node.id, dtype: "float32" }));
+        continue;
+      }
+      const layer = layerFor(node, momentum);
+      const inputs = node.inputs.map((id) => tensors.get(id) as Tensor);
+      tensors.set(node.id, layer.apply(node.op === "add" ? inputs : inputs[0]) as Tensor);
+      layers.push([layer, node]);
+    } catch (error) {
+      throw new Error(`buildTfjsModel: ${label(node)}: ${describe(error)}`);
+    }
+  }
+  for (const [layer, node] of layers) {
+    try {
+      setLayerWeights(layer, node);
+    } catch (error) {
+      throw new Error(`buildTfjsModel: ${label(node)}: ${describe(error)}`);
+    }
+  }
+  const inputs = graph.nodes.filter((node) => node.op === "input").map((node) => tensors.get(node.id) as Tensor);
+  const outputs = modelOutputs(graph, options.withoutSoftmax ?? false).map((id) => tensors.get(id) as Tensor);
+  return tfl.model({ inputs, outputs, name: graph.name });
+}
+
+/** The node's new weights, read from its layer and checked against the IR's names and shapes. */
+function trainedWeights(layer: Layer, node: GraphNode, modelName: string): Array<[Weight, Float32Array]> {
+  const where = `copyWeightsToGraph: ${label(node)}`;
+  const layerWeights = new Map(layer.weights.map((variable) => [irNameOf(variable), variable]));
+  const irWeights = weightsOf(node);
+  for (const name of layerWeights.keys()) {
+    if (!irWeights.some(([irName]) => irName === name)) throw new Error(`${where}: layer '${layer.name}' of model '${modelName}' has a '${name}' weight that the node lacks`);
+  }
+  return irWeights.map(([name, weight]): [Weight, Float32Array] => {
+    const variable = layerWeights.get(name);
+    if (variable === undefined) throw new Error(`${where}: layer '${layer.name}' of model '${modelName}' has no '${name}' weight`);
+    const shape = variable.shape.map(Number);
+    if (show(shape) !== show(weight.shape)) throw new Error(`${where}: ${name} has shape ${show(weight.shape)} in the graph but ${show(shape)} in model '${modelName}'`);
+    const values = Float32Array.from(variable.read().dataSync() as Float32Array);
+    const bad = values.findIndex((value) => !Number.isFinite(value));
+    if (bad >= 0) throw new Error(`${where}: ${name}[${bad}] is ${values[bad]} in model '${modelName}'; training diverged, lower the learning rate`);
+    return [weight, values];
+  });
+}
+
+/**
+ * Writes the model's current weights (trained ones and batch-norm moving statistics) into the
+ * graph nodes of the same ids, as fresh arrays. Everything is checked before anything is
+ * written: a layer or node without its counterpart, a shape mismatch or a non-finite value is
+ * an error naming both, and leaves the graph as it was. Returns the graph.
+ */
+export function copyWeightsToGraph(model: tfl.LayersModel, graph: Graph): Graph {
+  const layers = new Map(model.layers.map((layer) => [layer.name, layer]));
+  const nodeIds = new Set(graph.nodes.map((node) => node.id));
+  for (const layer of model.layers) {
+    if (layer.weights.length > 0 && !nodeIds.has(layer.name)) {
+      throw new Error(`copyWeightsToGraph: layer '${layer.name}' of model '${model.name}' has weights but graph '${graph.name}' has no node of that id`);
+    }
+  }
+  const updates: Array<[Weight, Float32Array]> = [];
+  for (const node of graph.nodes) {
+    if (weightsOf(node).length === 0) continue;
+    const layer = layers.get(node.id);
+    if (layer === undefined) throw new Error(`copyWeightsToGraph: ${label(node)} has weights but model '${model.name}' has no layer of that name`);
+    updates.push(...trainedWeights(layer, node, model.name));
+  }
+  for (const [weight, values] of updates) weight.values = values;
+  return graph;
+}
