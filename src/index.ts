@@ -62,5 +62,11 @@ export * from "./graph/ir.js";
 export * from "./graph/shapes.js";
 export * from "./graph/cost.js";
 export { graphFromTfjs } from "./backend/graph-from-tfjs.js";
+export { buildTfjsModel, copyWeightsToGraph, type BuildTfjsOptions } from "./backend/tfjs-from-graph.js";
+export * from "./graph/coupling.js";
+export {
+  saveModel, loadModel, newSidecar, appendHistory, SIDECAR_FORMAT_VERSION, PRODUCED_BY,
+  type ModelSidecar, type HistoryEntry, type WeightMask, type NodeQuantization, type LoadedModel,
+} from "./io/model-dir.js";
 export { FileDirectoryHandler, readSidecar, writeSidecar } from "./io/file-handler.js";
 export { registerFileIO } from "./io/register-file-io.js";
