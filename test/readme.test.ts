@@ -1,4 +1,6 @@
 // The README's quick start, run as written (with assertions), so the README stays true.
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   applyMask, computeQuantParams, dequantize, gemmF32, gemmF32Op, gram, KernelPool, lassoForNonZeros,
@@ -37,5 +39,15 @@ describe("README quick start", () => {
     } finally {
       await pool.close();
     }
+  });
+});
+
+describe("README main job", () => {
+  it("the shipped LeNet-5 scores the README's 99.09% on MNIST's test set", () => {
+    const output = execFileSync("node", ["dist/src/cli/main.js", "eval", "--model", "models/lenet-mnist", "--json"], { encoding: "utf8" });
+    const summary = JSON.parse(output.trim().split("\n").at(-1) as string) as { accuracy: number; count: number };
+    expect(summary.count).toBe(10000);
+    expect((100 * summary.accuracy).toFixed(2)).toBe("99.09");
+    expect(readFileSync("README.md", "utf8")).toContain("**99.09%**");
   });
 });
