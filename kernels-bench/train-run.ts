@@ -7,9 +7,8 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { findPackageFile } from "../src/kernels/package-files.js";
-import { BENCH_MODELS, type BenchModelName } from "../src/nets/bench-models.js";
 import type { BenchEntry } from "./harness.js";
-import { benchTrain, type MemoryCheck, type TrainBenchOptions, type TrainProfile } from "./train.js";
+import { BENCH_MODELS, benchTrain, type BenchModelName, type MemoryCheck, type TrainBenchOptions, type TrainProfile } from "./train.js";
 
 function valueAfter(argv: string[], flag: string): string | null {
   const i = argv.indexOf(flag);

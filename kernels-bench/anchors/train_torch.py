@@ -5,7 +5,8 @@ Usage: train_torch.py CONFIG_JSON
 
 CONFIG_JSON is {"threads": n, "minSeconds": s, "minRuns": r, "warmup": w,
 "runs": [{"model": "lenet5" | "resnet20" | "mobilenetv2-0.5", "batch": b, "mode": "train" | "infer"}]}.
-The networks are those of src/nets/bench-models.ts, layer for layer (the bench checks that the
+The networks are the bench's nets of the model zoo (src/nets/: lenet, resnet20, and mobilenet-v2
+at width 0.5 on 32x32x3 with 10 classes), layer for layer (the bench checks that the trainable
 parameter counts agree), in PyTorch's NCHW layout. A training step is forward, cross-entropy,
 backward and a plain SGD update, like the bench's model.trainOnBatch; inference runs the model
 in eval mode under torch.inference_mode(). Each run is timed in-process after w untimed steps,

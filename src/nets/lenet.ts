@@ -1,5 +1,5 @@
-// LeNet-5 (LeCun et al. 1998) as the bench model of src/nets/bench-models.ts has it, so a zoo
-// LeNet and the benchmarked one are the same network.
+// LeNet-5 (LeCun et al. 1998): the zoo's MNIST net, and the LeNet-5 the training bench
+// (kernels-bench/train.ts) times against its PyTorch twin.
 import type { Graph } from "../graph/ir.js";
 import { GraphBuilder, resolveNetOptions, type NetOptions } from "./builder.js";
 

@@ -1,6 +1,6 @@
 // MobileNetV2 (Sandler et al. 2018, "MobileNetV2: inverted residuals and linear bottlenecks",
-// table 2) in the layout of Keras' MobileNetV2 application (3,538,984 parameters at width 1),
-// which is also the layout of bench-models' mobileNetV2. PocketFlow quantizes this net on ImageNet.
+// table 2) in the layout of Keras' MobileNetV2 application (3,538,984 parameters at width 1).
+// PocketFlow quantizes this net on ImageNet; at width 0.5 on 32×32 the training bench times it.
 import type { Graph } from "../graph/ir.js";
 import { checkWidthMultiplier, GraphBuilder, resolveNetOptions, type MobileNetOptions } from "./builder.js";
 
@@ -45,8 +45,8 @@ function invertedResidual(net: GraphBuilder, prefix: string, x: string, expansio
  * sizes, one on each side for odd ones), which is the same padding at every size.
  * At 224×224×3, α = 1, 1000 classes: 3,538,984 parameters (34,112 batch-norm moving statistics,
  * 3,504,872 trainable) and 300,774,272 MACs (the paper's 300M).
- * At 32×32×3, α = 0.5, 10 classes: bench-models' mobileNetV2(0.5), 719,034 parameters (700,490
- * trainable) and 1,968,960 MACs.
+ * At 32×32×3, α = 0.5, 10 classes (the training bench's 'mobilenetv2-0.5'): 719,034 parameters
+ * (700,490 trainable) and 1,968,960 MACs.
  */
 export function mobilenetV2(options: MobileNetOptions = {}): Graph {
   const alpha = checkWidthMultiplier("mobilenetV2", options.widthMultiplier);

@@ -14,8 +14,9 @@ export interface ResNetOptions extends NetOptions {
   shortcut?: "projection";
 }
 
-// Batch-norm as src/nets/bench-models.ts has it (PyTorch's eps 1e-5; momentum 0.9 in Keras'
-// sense, which the IR does not carry), so the zoo ResNet-20 and the benchmarked one normalise alike.
+// PyTorch's batch-norm epsilon, so ResNet-20 normalises as the training bench's PyTorch anchor
+// (kernels-bench/anchors/train_torch.py) does; the bench trains with momentum 0.9 in Keras'
+// sense, which the IR does not carry.
 const EPSILON = 1e-5;
 
 /** A basic block: 3×3 conv-bn-relu, 3×3 conv-bn, plus the shortcut, then relu after the add. */
@@ -29,8 +30,8 @@ function basicBlock(net: GraphBuilder, prefix: string, x: string, filters: numbe
 
 /**
  * ResNet-(6n+2): 3×3·16 conv-bn-relu, three stages of n basic blocks with 16, 32 and 64 filters
- * (stride 2 entering stages 2 and 3), global average pool, dense, softmax. Node order and shapes
- * are those of bench-models' resnet20. Any input size works ('same' padding throughout).
+ * (stride 2 entering stages 2 and 3), global average pool, dense, softmax. Any input size works
+ * ('same' padding throughout).
  * At 32×32×3 and 10 classes (parameters all / trainable, MACs):
  *   ResNet-20  274,042 / 272,474    40,813,184
  *   ResNet-32  469,370 / 466,906    69,124,736

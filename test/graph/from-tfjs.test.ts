@@ -1,21 +1,27 @@
-// Importing the bench networks (src/nets/bench-models.ts) gives their standard MACs and
-// parameter counts, and weights equal to the tfjs model's.
+// Importing tfjs models: the zoo's LeNet-5 and ResNet-20 built in tfjs come back with their
+// standard MACs and parameter counts, fused activations become their own nodes, and the
+// weights equal the tfjs model's.
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
+import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
 import { graphCost } from "../../src/graph/cost.js";
 import { weightsOf } from "../../src/graph/ir.js";
-import { lenet5, resnet20, trainableParameters } from "../../src/nets/bench-models.js";
+import { createNet } from "../../src/nets/zoo.js";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
 });
 
+/** Trainable parameters of a tfjs model: its trainable weights (batch-norm moving statistics excluded). */
+const trainableParameters = (model: tfl.LayersModel): number =>
+  model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((p: number, d) => p * (d ?? 1), 1), 0);
+
 describe("graphFromTfjs", () => {
-  it("LeNet-5 28×28×1: 61,706 params, 416,520 MACs", () => {
-    const model = lenet5();
+  it("LeNet-5 28×28×1 built in tfjs: 61,706 params, 416,520 MACs", () => {
+    const model = buildTfjsModel(createNet("lenet"));
     const graph = graphFromTfjs(model);
     const cost = graphCost(graph);
     // conv 28·28·25·1·6 + conv 10·10·25·6·16 + dense 400·120 + 120·84 + 84·10
@@ -23,15 +29,33 @@ describe("graphFromTfjs", () => {
     expect(cost.params).toBe(61_706);
     expect(cost.trainableParams).toBe(61_706);
     expect(cost.params).toBe(model.countParams());
-    // Fused activations become their own nodes; the output is the softmax split off the last dense.
     expect(graph.nodes.map((node) => node.op)).toEqual([
       "input", "conv2d", "relu", "maxPool", "conv2d", "relu", "maxPool", "flatten", "dense", "relu", "dense", "relu", "dense", "softmax",
     ]);
     expect(cost.nodes.at(-1)?.outputShape).toEqual([10]);
+    model.dispose();
   });
 
-  it("ResNet-20 32×32×3: 272,474 trainable params, 40.8M MACs", () => {
-    const model = resnet20();
+  it("fused activations (conv relu, dense relu, dense softmax) become their own nodes '<layer>/<activation>'", () => {
+    const input = tfl.input({ shape: [6, 6, 1], name: "image" });
+    let x = tfl.layers.conv2d({ filters: 2, kernelSize: 3, activation: "relu", name: "conv" }).apply(input) as tfl.SymbolicTensor;
+    x = tfl.layers.flatten({ name: "flat" }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.dense({ units: 4, activation: "relu", name: "fc1" }).apply(x) as tfl.SymbolicTensor;
+    x = tfl.layers.dense({ units: 3, activation: "softmax", name: "fc2" }).apply(x) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: input, outputs: x, name: "fused" });
+    const graph = graphFromTfjs(model);
+    expect(graph.nodes.map((node) => [node.op, node.id, node.inputs])).toEqual([
+      ["input", "image", []], ["conv2d", "conv", ["image"]], ["relu", "conv/relu", ["conv"]], ["flatten", "flat", ["conv/relu"]],
+      ["dense", "fc1", ["flat"]], ["relu", "fc1/relu", ["fc1"]], ["dense", "fc2", ["fc1/relu"]], ["softmax", "fc2/softmax", ["fc2"]],
+    ]);
+    // The output is the softmax split off the last dense.
+    expect(graph.outputs).toEqual(["fc2/softmax"]);
+    expect(graphCost(graph).params).toBe(model.countParams());
+    model.dispose();
+  });
+
+  it("ResNet-20 32×32×3 built in tfjs: 272,474 trainable params, 40.8M MACs", () => {
+    const model = buildTfjsModel(createNet("resnet20"));
     const cost = graphCost(graphFromTfjs(model));
     // The IR's trainable count (BN moving statistics excluded) against tfjs's trainable weights,
     // and its total (4 per BN channel) against tfjs's countParams over all weights.
@@ -46,10 +70,11 @@ describe("graphFromTfjs", () => {
     expect(expected).toBe(40_813_184);
     expect(cost.macs).toBe(expected);
     expect(cost.nodes.find((node) => node.op === "globalAvgPool")?.outputShape).toEqual([64]);
+    model.dispose();
   });
 
   it("weights in the IR equal the tfjs model's, layer by layer", () => {
-    const model = resnet20();
+    const model = buildTfjsModel(createNet("resnet20"));
     const graph = graphFromTfjs(model);
     const irWeights = graph.nodes.flatMap((node) => weightsOf(node).map(([, weight]) => weight));
     const tfjsWeights = model.layers.flatMap((layer) => layer.weights);
@@ -64,6 +89,7 @@ describe("graphFromTfjs", () => {
     // A copy, not a view: changing the IR leaves the model alone.
     irWeights[0].values[0] += 1;
     expect(tfjsWeights[0].read().dataSync()[0]).not.toBe(irWeights[0].values[0]);
+    model.dispose();
   });
 
   it("imports depthwise, dropout, average pooling, zero padding and Activation layers", () => {

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
 import { buildTfjsModel, copyWeightsToGraph } from "../../src/backend/tfjs-from-graph.js";
 import type { BatchNormNode, Graph, GraphNode } from "../../src/graph/ir.js";
-import { resnet20 } from "../../src/nets/bench-models.js";
+import { createNet } from "../../src/nets/zoo.js";
 import { randomFloats } from "../kernels/random.js";
 import { batchNorm, conv, dense, everyOpGraph, input, plain } from "./test-graphs.js";
 
@@ -103,7 +103,7 @@ describe("buildTfjsModel predictions", () => {
   });
 
   it("ResNet-20 32×32×3 from tfjs → IR → tfjs predicts as the original (random BN statistics)", () => {
-    const original = resnet20();
+    const original = buildTfjsModel(createNet("resnet20"));
     // Kernels scaled by 1/sqrt(fan-in) keep the activations in range, so the softmax does not saturate.
     original.setWeights(original.weights.map((variable, k) => {
       const shape = variable.shape as number[];

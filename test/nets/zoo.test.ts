@@ -1,15 +1,15 @@
 // The model zoo: shapes infer, exact parameters and MACs of the reference configurations
-// (worked out by hand, and checked against the tfjs bench models and Keras' published counts),
-// seeded initial weights and their statistics, width and input size, and argument errors.
+// (worked out by hand, and checked against Keras' published counts), the nets built in tfjs and
+// imported back unchanged, seeded initial weights and their statistics, width and input size,
+// and argument errors.
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
-import type * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
+import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
 import { graphCost, type GraphCost } from "../../src/graph/cost.js";
 import { weightsOf, type Graph, type GraphNode, type Weight } from "../../src/graph/ir.js";
 import { inferShapes } from "../../src/graph/shapes.js";
-import { lenet5, mobileNetV2 as benchMobileNetV2, resnet20 as benchResnet20 } from "../../src/nets/bench-models.js";
 import { convnet } from "../../src/nets/convnet.js";
 import { lenet } from "../../src/nets/lenet.js";
 import { mobilenetV1 } from "../../src/nets/mobilenet-v1.js";
@@ -40,16 +40,19 @@ function structure(graph: Graph, cost: GraphCost): string[] {
   return graph.nodes.map((n, i) => `${n.op} [${cost.nodes[i].outputShape}] ${weightsOf(n).map(([, w]) => `[${w.shape}]`).join(" ")}`);
 }
 
-/** The zoo graph against the IR of the tfjs bench model: same costs, same layers (in any order). */
-function expectSameNet(zoo: Graph, bench: tfl.LayersModel): void {
-  const imported = graphFromTfjs(bench);
-  const [zooCost, benchCost] = [graphCost(zoo), graphCost(imported)];
-  expect({ macs: zooCost.macs, params: zooCost.params, trainable: zooCost.trainableParams }).toEqual({
-    macs: benchCost.macs, params: benchCost.params, trainable: benchCost.trainableParams,
+/** The zoo graph built in tfjs and imported back: same costs, same layers (in any order), same tfjs counts. */
+function expectRoundTrip(zoo: Graph): void {
+  const model = buildTfjsModel(zoo);
+  const imported = graphFromTfjs(model);
+  const [zooCost, importedCost] = [graphCost(zoo), graphCost(imported)];
+  expect({ macs: importedCost.macs, params: importedCost.params, trainable: importedCost.trainableParams }).toEqual({
+    macs: zooCost.macs, params: zooCost.params, trainable: zooCost.trainableParams,
   });
   // tfjs lists layers by depth, so the order of parallel branches can differ; compare as multisets.
-  expect(structure(zoo, zooCost).sort()).toEqual(structure(imported, benchCost).sort());
-  bench.dispose();
+  expect(structure(imported, importedCost).sort()).toEqual(structure(zoo, zooCost).sort());
+  const trainable = model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((p: number, d) => p * (d ?? 1), 1), 0);
+  expect({ params: model.countParams(), trainable }).toEqual({ params: zooCost.params, trainable: zooCost.trainableParams });
+  model.dispose();
 }
 
 describe("reference configurations: exact parameters and MACs", () => {
@@ -69,13 +72,20 @@ describe("reference configurations: exact parameters and MACs", () => {
     expect({ params: cost.params, trainable: cost.trainableParams, macs: cost.macs }).toEqual({ params, trainable, macs });
   });
 
-  it("lenet 28×28×1: by hand, and the same net as bench-models' lenet5", () => {
+  it("lenet 28×28×1: by hand (61,706 params, 416,520 MACs), layer by layer, and through tfjs unchanged", () => {
     const graph = lenet();
     // conv 28·28·25·1·6 + conv 10·10·25·6·16 + dense 400·120 + 120·84 + 84·10
     expect(graphCost(graph).macs).toBe(117_600 + 240_000 + 48_000 + 10_080 + 840);
+    expect(graphCost(graph).macs).toBe(416_520);
     // (25·1+1)·6 + (25·6+1)·16 + 401·120 + 121·84 + 85·10
     expect(graphCost(graph).params).toBe(156 + 2_416 + 48_120 + 10_164 + 850);
-    expectSameNet(graph, lenet5());
+    expect(graphCost(graph).params).toBe(61_706);
+    expect(structure(graph, graphCost(graph))).toEqual([
+      "input [28,28,1] ", "conv2d [28,28,6] [5,5,1,6] [6]", "relu [28,28,6] ", "maxPool [14,14,6] ",
+      "conv2d [10,10,16] [5,5,6,16] [16]", "relu [10,10,16] ", "maxPool [5,5,16] ", "flatten [400] ",
+      "dense [120] [400,120] [120]", "relu [120] ", "dense [84] [120,84] [84]", "relu [84] ", "dense [10] [84,10] [10]", "softmax [10] ",
+    ]);
+    expectRoundTrip(graph);
   });
 
   it("convnet 28×28×1 (PocketFlow's Fashion-MNIST ConvNet): by hand", () => {
@@ -86,14 +96,22 @@ describe("reference configurations: exact parameters and MACs", () => {
     expect(cost.params).toBe(832 + 51_264 + 3_212_288 + 10_250);
   });
 
-  it("resnet20 32×32×3: by hand (He et al. 2016 with projections), and the same net as bench-models' resnet20", () => {
+  it("resnet20 32×32×3: by hand (He et al. 2016 with projections: 272,474 trainable, 40,813,184 MACs), and through tfjs unchanged", () => {
     const graph = resnet({ depth: 20 });
     const stage = (size: number, inChannels: number, channels: number): number =>
       size * size * 9 * inChannels * channels + 5 * size * size * 9 * channels * channels + size * size * inChannels * channels;
     expect(graphCost(graph).macs).toBe(32 * 32 * 27 * 16 + 6 * 32 * 32 * 9 * 16 * 16 + stage(16, 16, 32) + stage(8, 32, 64) + 640);
+    expect(graphCost(graph).macs).toBe(40_813_184);
+    expect(graphCost(graph).trainableParams).toBe(272_474);
     expect(count(graph, "conv2d")).toBe(19 + 2);
+    expect(count(graph, "batchNorm")).toBe(19 + 2);
     expect(count(graph, "add")).toBe(9);
-    expectSameNet(graph, benchResnet20());
+    expect(count(graph, "relu")).toBe(1 + 2 * 9);
+    // The projections: 1×1 stride-2 conv-bn where a stage starts.
+    expect(graph.nodes.filter((n) => n.op === "conv2d" && n.kernelSize[0] === 1).map((n) => [n.id, inferShapes(graph).get(n.id)])).toEqual([
+      ["stage2_block1_shortcut_conv", [16, 16, 32]], ["stage3_block1_shortcut_conv", [8, 8, 64]],
+    ]);
+    expectRoundTrip(graph);
   });
 
   it("resnet 6n+2: option-A counts plus the two projections (0.27M / 0.46M / 0.85M, He et al. 2016 table 6)", () => {
@@ -129,9 +147,21 @@ describe("reference configurations: exact parameters and MACs", () => {
     expect(node(graph, "dropout")).toMatchObject({ op: "dropout", rate: 1e-3 });
   });
 
-  it("mobilenet-v2 32×32×3 width 0.5: the same net as bench-models' mobileNetV2(0.5)", () => {
+  it("mobilenet-v2 32×32×3 width 0.5 (the training bench's): 700,490 trainable, 1,968,960 MACs, block widths, and through tfjs unchanged", () => {
     const graph = mobilenetV2({ widthMultiplier: 0.5, inputShape: [32, 32, 3], classes: 10 });
-    expectSameNet(graph, benchMobileNetV2(0.5, [32, 32, 3], 10));
+    const cost = graphCost(graph);
+    expect({ params: cost.params, trainable: cost.trainableParams, macs: cost.macs }).toEqual({ params: 719_034, trainable: 700_490, macs: 1_968_960 });
+    const shapes = inferShapes(graph);
+    expect(shapes.get("stem_relu6")).toEqual([16, 16, 16]);
+    // makeDivisible(c·0.5) of table 2's 16, 24, 32, 64, 96, 160, 320; total stride 32 ends at 1×1.
+    const outputs = Array.from({ length: 17 }, (_, i) => shapes.get(`block${i}_project_bn`));
+    expect(outputs).toEqual([
+      [16, 16, 8], [8, 8, 16], [8, 8, 16], [4, 4, 16], [4, 4, 16], [4, 4, 16], [2, 2, 32], [2, 2, 32], [2, 2, 32], [2, 2, 32],
+      [2, 2, 48], [2, 2, 48], [2, 2, 48], [1, 1, 80], [1, 1, 80], [1, 1, 80], [1, 1, 160],
+    ]);
+    expect(shapes.get("head_relu6")).toEqual([1, 1, 1280]);
+    expect(count(graph, "add")).toBe(10);
+    expectRoundTrip(graph);
   });
 
   it("mobilenet-v2 224×224×3: 17 inverted residuals, 10 residual adds, 1280-channel head (Sandler et al. 2018 table 2)", () => {
