@@ -35,6 +35,17 @@ function checkChannelsLast(layer: Layer, config: Config): void {
   }
 }
 
+/**
+ * A batch norm must normalize the last axis (the channels of NHWC). tfjs keeps the axis as a
+ * number; Keras writes the list it normalized it to when building the layer ([3] for NHWC), and
+ * tfjs passes that list through from a converted model.json.
+ */
+function checkLastAxis(layer: Layer, value: unknown): void {
+  const axis = Array.isArray(value) && value.length === 1 ? value[0] : value;
+  const last = (layer.input as tfl.SymbolicTensor).shape.length - 1;
+  if (axis !== -1 && axis !== last) fail(layer, `normalizes axis ${JSON.stringify(value)}; only the last (channel) axis, -1 or ${last}, is supported`);
+}
+
 /** The layer's weights by their short name ('kernel', 'moving_mean', ...), copied out of tfjs. */
 function weightsByName(layer: Layer): Map<string, Weight> {
   const found = new Map<string, Weight>();
@@ -95,8 +106,7 @@ function layerNode(layer: Layer, config: Config, inputs: string[]): GraphNode | 
       return { op: "dense", id, inputs, units: Number(config.units), useBias, weights: { kernel: weight(layer, weights, "kernel"), ...(useBias ? { bias: weight(layer, weights, "bias") } : {}) } };
     }
     case "BatchNormalization": {
-      const axis = config.axis;
-      if (axis !== -1 && axis !== 3) fail(layer, `normalizes axis ${String(axis)}; only the channel axis (-1) of NHWC is supported`);
+      checkLastAxis(layer, config.axis);
       const weights = weightsByName(layer);
       return {
         op: "batchNorm", id, inputs, epsilon: Number(config.epsilon),
