@@ -18,7 +18,7 @@ export * from "./kernels/im2col.js";
 export * from "./kernels/requantize.js";
 export * as reference from "./kernels/reference.js";
 
-// Training on tfjs: our backend, the backend choice, and the models the benchmarks train.
+// Training on tfjs: our backend and the backend choice.
 export { BACKEND_NAME, PocketflowBackend } from "./backend/backend.js";
 export { registerPocketflowBackend, POCKETFLOW_KERNELS } from "./backend/register.js";
 export { setBackendThreads, backendThreads } from "./backend/executor.js";
