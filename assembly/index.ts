@@ -14,3 +14,4 @@ export * from "./peak";
 export * from "./depthwise";
 export * from "./pooling";
 export * from "./elementwise";
+export * from "./batchnorm";

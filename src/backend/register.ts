@@ -10,11 +10,21 @@ import { DENSE_CONV_KERNELS } from "./kernels/dense-conv-kernels.js";
 import { DEPTHWISE_KERNELS } from "./kernels/depthwise-kernels.js";
 import { ELEMENTWISE_KERNELS } from "./kernels/elementwise-kernels.js";
 import { POOLING_KERNELS } from "./kernels/pooling-kernels.js";
+import { batchNormTrainingConfig } from "./kernels/PocketflowBatchNormTraining.js";
+import { batchNormTrainingGradientConfig } from "./kernels/PocketflowBatchNormTraining_grad.js";
+import { batchNormTrainingGradConfig } from "./kernels/PocketflowBatchNormTrainingGrad.js";
 
-/** The kernels we replace, one file each under kernels/, named as the tfjs kernel. */
+/**
+ * The kernels we replace, one file each under kernels/, named as the tfjs kernel, and our own
+ * (named Pocketflow*), which only this backend has.
+ */
 export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
   batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS, ...ELEMENTWISE_KERNELS, ...POOLING_KERNELS,
+  batchNormTrainingConfig, batchNormTrainingGradConfig,
 ];
+
+/** Gradients of our own kernels (tfjs registers those of its kernels). */
+export const POCKETFLOW_GRADIENTS: tf.GradConfig[] = [batchNormTrainingGradientConfig];
 
 let registered = false;
 
@@ -27,6 +37,7 @@ export function registerPocketflowBackend(priority = 1): string {
     if (!ours.has(config.kernelName)) tf.registerKernel({ ...config, backendName: BACKEND_NAME });
   }
   for (const config of POCKETFLOW_KERNELS) tf.registerKernel(config);
+  for (const config of POCKETFLOW_GRADIENTS) tf.registerGradient(config);
   registered = true;
   return BACKEND_NAME;
 }

@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { weightsOf, type Graph, type GraphNode, type Weight } from "../graph/ir.js";
 import { inferShapes } from "../graph/shapes.js";
+import { pocketflowBatchNormalization } from "./batch-norm-layer.js";
 
 type Layer = tfl.layers.Layer;
 type Tensor = tfl.SymbolicTensor;
@@ -23,6 +24,12 @@ export interface BuildTfjsOptions {
    * as Keras.
    */
   batchNormMomentum?: number;
+  /**
+   * Batch norm in training mode as one fused kernel forward and one backward when the
+   * pocketflow backend is active (default true). The layers stay standard 'BatchNormalization'
+   * layers in saved models either way; false gives tfjs-layers' own implementation.
+   */
+  fusedBatchNorm?: boolean;
 }
 
 /** tfjs weight names (the last part of a LayerVariable's name) and the IR's names for them. */
@@ -41,7 +48,7 @@ function irNameOf(variable: tfl.LayerVariable): string {
 }
 
 /** A tfjs layer doing what the node does (the caller handles input nodes). */
-function layerFor(node: GraphNode, batchNormMomentum: number): Layer {
+function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: boolean): Layer {
   const name = node.id;
   // Weights are overwritten from the IR right after building, so skip random initialization.
   const init = { kernelInitializer: "zeros", biasInitializer: "zeros" } as const;
@@ -60,7 +67,7 @@ function layerFor(node: GraphNode, batchNormMomentum: number): Layer {
     case "dense":
       return tfl.layers.dense({ name, units: node.units, useBias: node.useBias, activation: "linear", ...init });
     case "batchNorm":
-      return tfl.layers.batchNormalization({
+      return (fusedBatchNorm ? pocketflowBatchNormalization : tfl.layers.batchNormalization)({
         name, axis: -1, epsilon: node.epsilon, momentum: batchNormMomentum,
         scale: node.weights.gamma !== undefined, center: node.weights.beta !== undefined,
       });
@@ -141,7 +148,7 @@ export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tf
         tensors.set(node.id, tfl.input({ shape: node.shape, name: node.id, dtype: "float32" }));
         continue;
       }
-      const layer = layerFor(node, momentum);
+      const layer = layerFor(node, momentum, options.fusedBatchNorm ?? true);
       const inputs = node.inputs.map((id) => tensors.get(id) as Tensor);
       tensors.set(node.id, layer.apply(node.op === "add" ? inputs : inputs[0]) as Tensor);
       layers.push([layer, node]);

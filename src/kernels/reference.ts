@@ -11,3 +11,4 @@ export * from "./reference/depthwise.js";
 export * from "./reference/conv2d.js";
 export * from "./reference/pooling.js";
 export * from "./reference/elementwise.js";
+export * from "./reference/batchnorm.js";

@@ -1,0 +1,72 @@
+// A tfjs-layers BatchNormalization whose training-mode call runs the fused batch-norm kernels
+// when the pocketflow backend is active (batch-norm-training.ts), and is the standard layer
+// everywhere else: inference, other backends, axes other than the last. It serializes as a
+// plain 'BatchNormalization' (the class name is inherited and this class is not registered),
+// so saved models load with tf.loadLayersModel and graphFromTfjs reads them as before.
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import { BACKEND_NAME } from "./backend.js";
+import { batchNormTraining } from "./batch-norm-training.js";
+
+type BatchNormalizationArgs = NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]>;
+type StandardBatchNormalization = ReturnType<typeof tfl.layers.batchNormalization>;
+type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
+
+/** The standard layer's state, private in its type declarations. */
+interface BatchNormalizationFields {
+  axis: number;
+  momentum: number;
+  epsilon: number;
+  center: boolean;
+  scale: boolean;
+  gamma?: tfl.LayerVariable;
+  beta?: tfl.LayerVariable;
+  movingMean: tfl.LayerVariable;
+  movingVariance: tfl.LayerVariable;
+}
+
+// tfjs-layers exports the layer's factory, not its class; the class is where tfjs-layers
+// registered it for deserialization.
+const Standard = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization[0] as unknown as
+  new (args?: BatchNormalizationArgs) => StandardBatchNormalization;
+
+/** moving ← moving - (moving - value)·(1 - momentum): tfjs-layers' update, op for op. */
+function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
+  tf.tidy(() => {
+    const decay = 1 - momentum;
+    const origValue = variable.read();
+    variable.write(tf.sub(origValue, tf.mul(tf.sub(origValue, value), decay)));
+  });
+}
+
+export class PocketflowBatchNormalization extends Standard {
+  private get fields(): BatchNormalizationFields {
+    return this as unknown as BatchNormalizationFields;
+  }
+
+  /** Whether a training call on x can take the fused kernels. */
+  private fusable(x: tf.Tensor): boolean {
+    const axis = this.fields.axis;
+    return tf.getBackend() === BACKEND_NAME && x.dtype === "float32" && x.rank >= 2 && (axis === -1 || axis === x.rank - 1);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
+    const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
+    if (kwargs.training !== true || Array.isArray(x) || !this.fusable(x)) return super.call(inputs, kwargs);
+    return tf.tidy(() => {
+      const f = this.fields;
+      const { y, mean, variance } = batchNormTraining(x, {
+        gamma: f.scale ? f.gamma?.read() : undefined, beta: f.center ? f.beta?.read() : undefined, varianceEpsilon: f.epsilon,
+      });
+      // tfjs-layers feeds the moving variance the batch's biased variance, as tf.moments gives it
+      updateMovingAverage(f.movingMean, mean, f.momentum);
+      updateMovingAverage(f.movingVariance, variance, f.momentum);
+      return y;
+    });
+  }
+}
+
+/** tfl.layers.batchNormalization, with the fused training path on the pocketflow backend. */
+export function pocketflowBatchNormalization(args: BatchNormalizationArgs = {}): StandardBatchNormalization {
+  return new PocketflowBatchNormalization(args);
+}

@@ -1,0 +1,130 @@
+import { describe, expect, it } from "vitest";
+import {
+  batchNormTraining, batchNormTrainingGrad, batchNormTrainingGradOp, batchNormTrainingOp,
+} from "../../src/kernels/batchnorm.js";
+import { kernels } from "../../src/kernels/core.js";
+import { runInline } from "../../src/kernels/operation.js";
+import { batchNormTrainingGradRef, batchNormTrainingRef } from "../../src/kernels/reference.js";
+import { maxRelativeError } from "../relative-error.js";
+import { randomFloats } from "./random.js";
+
+// Channel counts below, at and around the SIMD width (periods of 4, 8, 12, 20, 28, 68, ...),
+// row counts giving no whole period, a partial last period, and several sum blocks.
+const CHANNELS = [1, 2, 3, 4, 5, 7, 16, 17, 33, 64];
+const ROWS = [1, 2, 5, 33, 257, 1001];
+// Sums are f32 within blocks of 64 periods and f64 across them, so the error of a per-channel
+// sum is about that of a 64-term f32 sum whatever M is. A split moves the block boundaries, so a
+// split result differs from the inline one by as much as either from the reference (dgamma
+// and dbeta, sums of terms of both signs, show it most).
+const TOLERANCE = 2e-5;
+
+interface Case {
+  channels: number;
+  rows: number;
+  gamma: boolean;
+  beta: boolean;
+}
+
+function cases(): Case[] {
+  return CHANNELS.flatMap((channels, i) => ROWS.map((rows, j) => ({ channels, rows, gamma: (i + j) % 3 !== 0, beta: (i + j) % 4 !== 1 })));
+}
+
+const label = (c: Case): string => `x=[${c.rows},${c.channels}]${c.gamma ? "" : " no gamma"}${c.beta ? "" : " no beta"}`;
+
+function forwardInputs(c: Case, seed: number, offset = 0, scale = 3) {
+  return {
+    x: randomFloats(c.rows * c.channels, seed, scale, offset),
+    params: {
+      gamma: c.gamma ? randomFloats(c.channels, seed + 1, 0.5, 1) : undefined,
+      beta: c.beta ? randomFloats(c.channels, seed + 2) : undefined,
+      varianceEpsilon: 1e-3,
+    },
+  };
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, what: string, tolerance = TOLERANCE): void {
+  expect(maxRelativeError(actual, expected), what).toBeLessThanOrEqual(tolerance);
+}
+
+describe("batch-norm training forward matches the reference", () => {
+  for (const c of cases()) {
+    it(label(c), () => {
+      const { x, params } = forwardInputs(c, c.channels * 1000 + c.rows);
+      const expected = batchNormTrainingRef(x, c.channels, params);
+      const actual = batchNormTraining(x, c.channels, params);
+      expectClose(actual.mean, expected.mean, "mean");
+      expectClose(actual.variance, expected.variance, "variance");
+      expectClose(actual.y, expected.y, "y");
+      const split = runInline(kernels(), batchNormTrainingOp(x, c.channels, params), 3);
+      expectClose(split.y, actual.y, "y split in 3", 1e-6);
+      expectClose(split.variance, actual.variance, "variance split in 3", 1e-6);
+    });
+  }
+
+  for (const channels of [3, 16]) {
+    it(`x=[200000,${channels}] around 100 with standard deviation 0.01: variance to 1e-4 relative`, () => {
+      const c = { channels, rows: 200_000, gamma: true, beta: true };
+      const { x, params } = forwardInputs(c, channels, 100, 0.017);
+      const expected = batchNormTrainingRef(x, channels, params);
+      const actual = batchNormTraining(x, channels, params);
+      const relative = Math.max(...actual.variance.map((v, k) => Math.abs(v - expected.variance[k]) / expected.variance[k]));
+      expect(relative).toBeLessThanOrEqual(1e-4);
+      expectClose(actual.mean, expected.mean, "mean", 1e-6);
+    });
+  }
+
+  it("empty x: NaN statistics, as tf.moments", () => {
+    const result = batchNormTraining(new Float32Array(0), 3, { varianceEpsilon: 1e-3 });
+    expect(result.y.length).toBe(0);
+    expect([...result.mean, ...result.variance].every(Number.isNaN)).toBe(true);
+  });
+
+  it("rejects bad arguments, naming the rule and the value", () => {
+    expect(() => batchNormTraining(new Float32Array(10), 4, { varianceEpsilon: 1e-3 })).toThrow(/not a whole number of 4-channel rows/);
+    expect(() => batchNormTraining(new Float32Array(8), 4, { gamma: new Float32Array(3), varianceEpsilon: 1e-3 })).toThrow(/gamma must have one value per channel \(4\), but has 3/);
+    expect(() => batchNormTraining(new Float32Array(8), 4, { varianceEpsilon: -1 })).toThrow(/varianceEpsilon must be a finite number >= 0, but got -1/);
+  });
+});
+
+describe("batch-norm training backward matches the reference", () => {
+  for (const c of cases()) {
+    const withStatGrads = c.channels % 2 === 1;
+    it(`${label(c)}${withStatGrads ? " with dmean, dvariance" : ""}`, () => {
+      const seed = c.channels * 1000 + c.rows + 7;
+      const { x, params } = forwardInputs(c, seed);
+      const { mean, variance } = batchNormTrainingRef(x, c.channels, params);
+      const dy = randomFloats(x.length, seed + 3);
+      const gradParams = {
+        mean, variance, gamma: params.gamma, varianceEpsilon: params.varianceEpsilon,
+        dmean: withStatGrads ? randomFloats(c.channels, seed + 4) : undefined,
+        dvariance: withStatGrads ? randomFloats(c.channels, seed + 5) : undefined,
+      };
+      const expected = batchNormTrainingGradRef(x, dy, c.channels, gradParams);
+      const actual = batchNormTrainingGrad(x, dy, c.channels, gradParams);
+      expectClose(actual.dbeta, expected.dbeta, "dbeta");
+      expectClose(actual.dgamma, expected.dgamma, "dgamma");
+      expectClose(actual.dx, expected.dx, "dx");
+      const split = runInline(kernels(), batchNormTrainingGradOp(x, dy, c.channels, gradParams), 3);
+      expectClose(split.dx, actual.dx, "dx split in 3");
+      expectClose(split.dgamma, actual.dgamma, "dgamma split in 3");
+    });
+  }
+
+  it("x=[200000,16]: dx, dgamma, dbeta over a large batch", () => {
+    const c = { channels: 16, rows: 200_000, gamma: true, beta: true };
+    const { x, params } = forwardInputs(c, 99);
+    const { mean, variance } = batchNormTrainingRef(x, c.channels, params);
+    const dy = randomFloats(x.length, 98);
+    const gradParams = { mean, variance, gamma: params.gamma, varianceEpsilon: 1e-3 };
+    const expected = batchNormTrainingGradRef(x, dy, c.channels, gradParams);
+    const actual = batchNormTrainingGrad(x, dy, c.channels, gradParams);
+    expectClose(actual.dbeta, expected.dbeta, "dbeta");
+    expectClose(actual.dgamma, expected.dgamma, "dgamma");
+    expectClose(actual.dx, expected.dx, "dx");
+  });
+
+  it("rejects dy of another size", () => {
+    const params = { mean: new Float32Array(2), variance: new Float32Array(2), varianceEpsilon: 1e-3 };
+    expect(() => batchNormTrainingGrad(new Float32Array(8), new Float32Array(6), 2, params)).toThrow(/dy must have x's 8 elements, but has 6/);
+  });
+});
