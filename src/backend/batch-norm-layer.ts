@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { BACKEND_NAME } from "./backend.js";
-import { batchNormTraining } from "./batch-norm-training.js";
+import { fusedBatchNormTraining } from "./batch-norm-training.js";
 
 type BatchNormalizationArgs = NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]>;
 type StandardBatchNormalization = ReturnType<typeof tfl.layers.batchNormalization>;
@@ -55,7 +55,7 @@ export class PocketflowBatchNormalization extends Standard {
     if (kwargs.training !== true || Array.isArray(x) || !this.fusable(x)) return super.call(inputs, kwargs);
     return tf.tidy(() => {
       const f = this.fields;
-      const { y, mean, variance } = batchNormTraining(x, {
+      const { y, mean, variance } = fusedBatchNormTraining(x, {
         gamma: f.scale ? f.gamma?.read() : undefined, beta: f.center ? f.beta?.read() : undefined, varianceEpsilon: f.epsilon,
       });
       // tfjs-layers feeds the moving variance the batch's biased variance, as tf.moments gives it

@@ -1,4 +1,4 @@
-// batchNormTraining: batch normalization in training mode as one fused kernel forward and one
+// fusedBatchNormTraining: batch normalization in training mode as one fused kernel forward and one
 // backward, on the pocketflow backend. Same result as tfjs-layers' training path
 // (tf.moments over every axis but the last, then tf.batchNorm), which costs a dozen element-wise
 // kernels forward and their gradients backward.
@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { BACKEND_NAME } from "./backend.js";
 import { BATCH_NORM_TRAINING } from "./kernels/PocketflowBatchNormTraining.js";
 
-export interface BatchNormTrainingOptions {
+export interface FusedBatchNormTrainingOptions {
   /** Per-channel scale (default 1: no gradient then). */
   gamma?: tf.Tensor;
   /** Per-channel offset (default 0). */
@@ -15,7 +15,7 @@ export interface BatchNormTrainingOptions {
   varianceEpsilon: number;
 }
 
-export interface BatchNormTrainingOutputs {
+export interface FusedBatchNormTrainingOutputs {
   y: tf.Tensor;
   /** Batch mean per channel [C]. */
   mean: tf.Tensor1D;
@@ -23,8 +23,8 @@ export interface BatchNormTrainingOutputs {
   variance: tf.Tensor1D;
 }
 
-function checkInputs(x: tf.Tensor, options: BatchNormTrainingOptions): number {
-  const where = "batchNormTraining";
+function checkInputs(x: tf.Tensor, options: FusedBatchNormTrainingOptions): number {
+  const where = "fusedBatchNormTraining";
   const backend = tf.getBackend();
   if (backend !== BACKEND_NAME) throw new Error(`${where}: runs on the '${BACKEND_NAME}' backend only, but the active backend is '${backend}'; use tf.moments and tf.batchNorm there`);
   if (x.rank < 1 || x.dtype !== "float32") throw new TypeError(`${where}: x must be a float32 tensor of rank >= 1, but got a ${x.dtype} tensor of rank ${x.rank}`);
@@ -44,7 +44,7 @@ function checkInputs(x: tf.Tensor, options: BatchNormTrainingOptions): number {
  * y = gamma·(x - mean)/sqrt(variance + epsilon) + beta. Differentiable with respect to x, gamma
  * and beta (and through mean and variance, should a loss use them).
  */
-export function batchNormTraining(x: tf.Tensor, options: BatchNormTrainingOptions): BatchNormTrainingOutputs {
+export function fusedBatchNormTraining(x: tf.Tensor, options: FusedBatchNormTrainingOptions): FusedBatchNormTrainingOutputs {
   const channels = checkInputs(x, options);
   // The kernel always takes gamma and beta, so that its gradient can save them; defaults are
   // constants, which the tape does not differentiate.

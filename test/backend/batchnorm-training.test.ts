@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { describe, expect, it } from "vitest";
 import { PocketflowBatchNormalization, pocketflowBatchNormalization } from "../../src/backend/batch-norm-layer.js";
-import { batchNormTraining } from "../../src/backend/batch-norm-training.js";
+import { fusedBatchNormTraining } from "../../src/backend/batch-norm-training.js";
 import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
 import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
 import type { Graph } from "../../src/graph/ir.js";
@@ -42,7 +42,7 @@ function forwardAndGradients(shape: number[], seed: number, fused: boolean): tf.
   const axes = shape.slice(0, -1).map((_, i) => i);
   const normalize = (xs: tf.Tensor, g: tf.Tensor, b: tf.Tensor): tf.Tensor[] => {
     if (fused) {
-      const { y, mean, variance } = batchNormTraining(xs, { gamma: g, beta: b, varianceEpsilon: EPSILON });
+      const { y, mean, variance } = fusedBatchNormTraining(xs, { gamma: g, beta: b, varianceEpsilon: EPSILON });
       return [y, mean, variance];
     }
     const { mean, variance } = tf.moments(xs, axes);
@@ -52,7 +52,7 @@ function forwardAndGradients(shape: number[], seed: number, fused: boolean): tf.
   return [...normalize(x, gamma, beta), ...grads];
 }
 
-describe("batchNormTraining (fused op) matches tf.moments + tf.batchNorm on cpu", () => {
+describe("fusedBatchNormTraining (fused op) matches tf.moments + tf.batchNorm on cpu", () => {
   for (const [i, shape] of SHAPES.entries()) {
     it(`${label(shape)}: y, mean, variance, dx, dgamma, dbeta`, async () => {
       const expected = await runOn("cpu", () => forwardAndGradients(shape, 10 * i + 1, false));
@@ -64,7 +64,7 @@ describe("batchNormTraining (fused op) matches tf.moments + tf.batchNorm on cpu"
   it("names the backend it needs on another one", async () => {
     await tf.setBackend("cpu");
     expect(() => tf.tidy(() => {
-      batchNormTraining(tf.ones([2, 3]), { varianceEpsilon: EPSILON });
+      fusedBatchNormTraining(tf.ones([2, 3]), { varianceEpsilon: EPSILON });
     })).toThrow(/runs on the 'pocketflow' backend only, but the active backend is 'cpu'/);
   });
 });

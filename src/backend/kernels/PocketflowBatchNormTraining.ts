@@ -26,7 +26,7 @@ export interface BatchNormTrainingAttrs {
 /** The channel count of an input normalized over its last axis. */
 export const channelsOf = (x: TensorInfo): number => x.shape[x.shape.length - 1] ?? 1;
 
-export function batchNormTraining(args: KernelArgs<BatchNormTrainingInputs, BatchNormTrainingAttrs>): TensorInfo[] {
+export function pocketflowBatchNormTraining(args: KernelArgs<BatchNormTrainingInputs, BatchNormTrainingAttrs>): TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const values = (t: TensorInfo): Float32Array => float32Values(backend, t, BATCH_NORM_TRAINING);
   const channels = channelsOf(inputs.x);
@@ -39,5 +39,5 @@ export function batchNormTraining(args: KernelArgs<BatchNormTrainingInputs, Batc
 export const batchNormTrainingConfig: KernelConfig = {
   kernelName: BATCH_NORM_TRAINING,
   backendName: BACKEND_NAME,
-  kernelFunc: batchNormTraining as unknown as KernelFunc,
+  kernelFunc: pocketflowBatchNormTraining as unknown as KernelFunc,
 };

@@ -22,7 +22,7 @@ export interface BatchNormTrainingGradInputs {
   dvariance: TensorInfo;
 }
 
-export function batchNormTrainingGrad(args: KernelArgs<BatchNormTrainingGradInputs, BatchNormTrainingAttrs>): TensorInfo[] {
+export function pocketflowBatchNormTrainingGrad(args: KernelArgs<BatchNormTrainingGradInputs, BatchNormTrainingAttrs>): TensorInfo[] {
   const { inputs, backend, attrs } = args;
   const values = (t: TensorInfo): Float32Array => float32Values(backend, t, BATCH_NORM_TRAINING_GRAD);
   const channels = channelsOf(inputs.x);
@@ -36,5 +36,5 @@ export function batchNormTrainingGrad(args: KernelArgs<BatchNormTrainingGradInpu
 export const batchNormTrainingGradConfig: KernelConfig = {
   kernelName: BATCH_NORM_TRAINING_GRAD,
   backendName: BACKEND_NAME,
-  kernelFunc: batchNormTrainingGrad as unknown as KernelFunc,
+  kernelFunc: pocketflowBatchNormTrainingGrad as unknown as KernelFunc,
 };
