@@ -16,12 +16,15 @@ export * from "./kernels/gemm.js";
 export * from "./kernels/conv-geometry.js";
 export * from "./kernels/im2col.js";
 export * from "./kernels/requantize.js";
+export * from "./kernels/batchnorm.js";
 export * as reference from "./kernels/reference.js";
 
 // Training on tfjs: our backend and the backend choice.
 export { BACKEND_NAME, PocketflowBackend } from "./backend/backend.js";
 export { registerPocketflowBackend, POCKETFLOW_KERNELS } from "./backend/register.js";
 export { setBackendThreads, backendThreads } from "./backend/executor.js";
+export { fusedBatchNormTraining, type FusedBatchNormTrainingOptions, type FusedBatchNormTrainingOutputs } from "./backend/batch-norm-training.js";
+export { PocketflowBatchNormalization, pocketflowBatchNormalization } from "./backend/batch-norm-layer.js";
 export * from "./train/backend-select.js";
 
 // The trainer: optimizers, schedules, losses and distillation, checkpoints, evaluation, recipes.
