@@ -99,6 +99,27 @@ export function binaryRowOp(op: BinaryOp, a: Float32Array, row: Float32Array, ro
     splitCount(rows, parts).map(([r0, r1]): KernelCall => ["ew_binary_row_f32", [code, pa, prow, cols, rowFirst ? 1 : 0, pout, r0, r1]]));
 }
 
+/**
+ * a seen as [blocks, rows, cols] and row as [blocks, cols]: out[k, r, c] = a[k, r, c] op
+ * row[k, c], or row[k, c] op a[k, r, c] when `rowFirst` (a per-sample vector [N, 1, 1, C]
+ * against [N, H, W, C], as global average pooling's gradient makes). One row call per block.
+ */
+export function binaryBlockRowOp(op: BinaryOp, a: Float32Array, row: Float32Array, blocks: number, rowFirst: boolean, out?: Float32Array): OperationBuilder<Float32Array> {
+  const where = "binaryBlockRow";
+  const code = binaryCode(where, op);
+  checkLength(where, a.length);
+  checkInteger(where, "blocks", blocks, 1, MAX_I32);
+  if (row.length % blocks !== 0) fail(where, `the row's length ${row.length} must be a multiple of blocks (${blocks})`);
+  if (row.length === 0 ? a.length !== 0 : a.length % row.length !== 0) fail(where, `a's length ${a.length} must be a multiple of the row's length ${row.length}`);
+  const cols = row.length / blocks;
+  const rows = row.length === 0 ? 0 : a.length / row.length;
+  const target = checkOut(where, out, a.length);
+  const blockBytes = rows * cols * 4;
+  return elementwise([a, row], target, a.length * NS_PER_ELEMENT, ([pa, prow], pout) =>
+    Array.from({ length: blocks }, (_, k): KernelCall =>
+      ["ew_binary_row_f32", [code, pa + k * blockBytes, prow + k * cols * 4, cols, rowFirst ? 1 : 0, pout + k * blockBytes, 0, rows]]));
+}
+
 /** out[i] = f(x[i]); `alpha` is step's value where x <= 0. */
 export function unaryOp(op: UnaryOp, x: Float32Array, alpha = 0, out?: Float32Array): OperationBuilder<Float32Array> {
   const where = "unary";
@@ -177,6 +198,36 @@ export function sumOp(x: Float32Array, rows: number, cols: number, over: SumAxis
   };
 }
 
+/**
+ * scale * the sums over the middle axis of x seen as [blocks, rows, cols]: out[k, c] = scale *
+ * sum over r of x[k, r, c] (global average pooling: a mean over H, W of [N, H, W, C]). One
+ * column-sum call per block, each with its own f64 accumulators.
+ */
+export function sumMiddleOp(x: Float32Array, blocks: number, rows: number, cols: number, scale = 1, out?: Float32Array): OperationBuilder<Float32Array> {
+  const where = "sumMiddle";
+  checkInteger(where, "blocks", blocks, 0, MAX_I32);
+  checkMatrix(where, x, blocks * rows, cols);
+  const target = checkOut(where, out, blocks * cols);
+  return (core, parts) => {
+    const staging = core.staging();
+    const px = x.length > 0 ? staging.input(x) : 0;
+    const pout = staging.output(target);
+    const acc = staging.scratch(Math.max(1, blocks * cols) * 8);
+    const calls = Array.from({ length: x.length > 0 ? blocks : 0 }, (_, k): KernelCall =>
+      ["ew_sum_columns_f32", [px + k * rows * cols * 4, cols, scale, 0, rows, acc + k * cols * 8, pout + k * cols * 4]]);
+    if (calls.length === 0) target.fill(0);
+    return {
+      phases: calls.length === 0 ? [] : [calls],
+      costNs: x.length * NS_PER_SUMMED,
+      finish() {
+        if (calls.length > 0) staging.copyBack(pout, target);
+        return target;
+      },
+      release: () => staging.release(),
+    };
+  };
+}
+
 /** Element-wise a op b, on this thread. */
 export const binary = (op: BinaryOp, a: Float32Array, b: Float32Array, out?: Float32Array): Float32Array =>
   runInline(kernels(), binaryOp(op, a, b, out));
@@ -195,3 +246,11 @@ export const unary = (op: UnaryOp, x: Float32Array, alpha = 0, out?: Float32Arra
 /** Sums of a [rows, cols] matrix, on this thread. */
 export const sum = (x: Float32Array, rows: number, cols: number, over: SumAxis, scale = 1, out?: Float32Array): Float32Array =>
   runInline(kernels(), sumOp(x, rows, cols, over, scale, out));
+
+/** a op row broadcast over the rows of each block (or row op a), on this thread. */
+export const binaryBlockRow = (op: BinaryOp, a: Float32Array, row: Float32Array, blocks: number, rowFirst: boolean, out?: Float32Array): Float32Array =>
+  runInline(kernels(), binaryBlockRowOp(op, a, row, blocks, rowFirst, out));
+
+/** Sums over the middle axis of [blocks, rows, cols], on this thread. */
+export const sumMiddle = (x: Float32Array, blocks: number, rows: number, cols: number, scale = 1, out?: Float32Array): Float32Array =>
+  runInline(kernels(), sumMiddleOp(x, blocks, rows, cols, scale, out));

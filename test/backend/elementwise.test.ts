@@ -20,7 +20,8 @@ const SHAPES: Array<[number[], number[]]> = [
   [[2, 5, 3, 17], [2, 5, 3, 17]], [[37], [37]], [[2, 5, 3, 17], []], [[], [2, 5, 3, 17]], [[1], [3, 33]],
   [[2, 5, 3, 16], [16]], [[16], [2, 5, 3, 16]], [[2, 5, 3, 17], [1, 1, 1, 17]], [[1, 1, 1, 17], [2, 5, 3, 17]],
   [[2, 5, 3, 17], [3, 17]], [[1, 3, 17], [2, 5, 3, 17]],
-  [[2, 5, 3, 17], [2, 1, 1, 17]], [[4, 1], [1, 5]], [[2, 5, 3, 17], [2, 5, 3, 1]], [[0, 3], [3]],
+  [[2, 5, 3, 17], [2, 1, 1, 17]], [[2, 1, 1, 17], [2, 5, 3, 17]], [[2, 5, 3, 17], [2, 5, 3, 1]], [[3, 1], [3, 7]],
+  [[2, 5, 1, 17], [1, 5, 3, 17]], [[4, 1], [1, 5]], [[2, 5, 3, 17], [1, 5, 1, 17]], [[0, 3], [3]],
 ];
 
 describe("binary element-wise kernels match cpu", () => {
@@ -39,13 +40,16 @@ describe("binary element-wise kernels match cpu", () => {
     expect(r).toBeInstanceOf(Int32Array);
     expect(Array.from(r)).toEqual([5, 6, 7]);
   });
-  it("plans: same, scalar, row or undefined", () => {
+  it("plans: same, scalar, row, blockRow or undefined", () => {
     expect(binaryPlan([2, 3], [2, 3], [2, 3])).toEqual({ kind: "same" });
     expect(binaryPlan([], [2, 3], [2, 3])).toEqual({ kind: "scalar", scalarIsA: true });
     expect(binaryPlan([2, 3], [1, 1], [2, 3])).toEqual({ kind: "scalar", scalarIsA: false });
     expect(binaryPlan([4, 2, 3], [1, 2, 3], [4, 2, 3])).toEqual({ kind: "row", rowIsA: false });
     expect(binaryPlan([3], [4, 2, 3], [4, 2, 3])).toEqual({ kind: "row", rowIsA: true });
-    expect(binaryPlan([4, 2, 3], [4, 1, 3], [4, 2, 3])).toBeUndefined();
+    expect(binaryPlan([4, 2, 3], [4, 1, 3], [4, 2, 3])).toEqual({ kind: "blockRow", rowIsA: false, blocks: 4 });
+    expect(binaryPlan([8, 1, 1, 3], [8, 7, 7, 3], [8, 7, 7, 3])).toEqual({ kind: "blockRow", rowIsA: true, blocks: 8 });
+    expect(binaryPlan([8, 10], [8, 1], [8, 10])).toEqual({ kind: "blockRow", rowIsA: false, blocks: 8 });
+    expect(binaryPlan([2, 5, 3], [1, 5, 1], [2, 5, 3])).toBeUndefined();
     expect(binaryPlan([4, 1], [1, 3], [4, 3])).toBeUndefined();
   });
 });
@@ -69,7 +73,8 @@ describe("Sum and Mean match cpu", () => {
   const cases: Array<[number[], number | number[] | undefined]> = [
     [[4, 6, 5, 16], [0, 1, 2]], [[4, 6, 5, 17], [0, 1, 2]], [[3, 33], 0], [[3, 33], 1], [[3, 33], -1], [[4, 6, 5, 3], [1, 2, 3]],
     [[4, 6, 5, 3], undefined], [[4, 6, 5, 3], [0, 1, 2, 3]], [[37], 0], [[1, 1, 1, 16], [0, 1, 2]], [[4, 1, 5, 3], [0, 2]],
-    [[4, 6, 5, 3], [1, 2]], [[4, 6, 5, 3], [0, 3]], [[2, 3], []], [[1000, 16], 0],
+    [[4, 6, 5, 3], [1, 2]], [[4, 6, 5, 3], [0, 3]], [[2, 3], []], [[1000, 16], 0], [[5, 7, 7, 64], [1, 2]], [[3, 4, 5, 17], [1]],
+    [[2, 3, 4, 5, 6], [1, 2, 3]], [[2, 3, 4, 5, 6], [1, 3]],
   ];
   for (const [name, fn] of [["sum", tf.sum], ["mean", tf.mean]] as const) {
     for (const keepDims of [false, true]) {
@@ -90,12 +95,14 @@ describe("Sum and Mean match cpu", () => {
     await tf.setBackend(OURS);
     expect(Array.from(tf.tidy(() => tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"), 0).dataSync()))).toEqual([4, 6]);
   });
-  it("plans group axes of size > 1 into leading and trailing runs", () => {
+  it("plans group axes of size > 1 into leading, trailing and middle runs", () => {
     expect(reductionPlan([4, 6, 5, 16], [0, 1, 2])).toEqual({ over: "rows", rows: 120, cols: 16 });
     expect(reductionPlan([4, 6, 5, 16], [3])).toEqual({ over: "columns", rows: 120, cols: 16 });
     expect(reductionPlan([4, 1, 5, 16], [0, 2])).toEqual({ over: "rows", rows: 20, cols: 16 });
     expect(reductionPlan([4, 6], [0, 1])).toEqual({ over: "all", rows: 1, cols: 24 });
-    expect(reductionPlan([4, 6, 5], [1])).toBeUndefined();
+    expect(reductionPlan([4, 6, 5], [1])).toEqual({ over: "middle", blocks: 4, rows: 6, cols: 5 });
+    expect(reductionPlan([4, 7, 7, 16], [1, 2])).toEqual({ over: "middle", blocks: 4, rows: 49, cols: 16 });
+    expect(reductionPlan([4, 6, 5, 3], [0, 3])).toBeUndefined();
   });
 });
 
@@ -144,6 +151,14 @@ describe("gradients through batch norm and dense layers match cpu", () => {
         return tf.sum(tf.mul(y, probe));
       };
       return tf.grads(loss)([x, gamma, beta]);
+    });
+    expect(err).toBeLessThanOrEqual(TOLERANCE);
+  });
+  it("tf.grads through global average pooling (a mean over H, W; its gradient broadcasts [N, 1, 1, C])", async () => {
+    const err = await errorAgainstCpu(() => {
+      const probe = t([6, 16], 26);
+      const loss = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.mean(tf.relu(x), [1, 2]), probe));
+      return tf.grads(loss)([t([6, 7, 7, 16], 25, 2)]);
     });
     expect(err).toBeLessThanOrEqual(TOLERANCE);
   });

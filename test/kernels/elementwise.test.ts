@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { kernels } from "../../src/kernels/core.js";
 import {
-  binary, binaryOp, binaryRow, binaryRowOp, binaryScalar, binaryScalarOp, sum, sumOp, unary, unaryOp,
+  binary, binaryBlockRow, binaryBlockRowOp, binaryOp, binaryRow, binaryRowOp, binaryScalar, binaryScalarOp, sum, sumMiddle,
+  sumMiddleOp, sumOp, unary, unaryOp,
   type BinaryOp, type SumAxis, type UnaryOp,
 } from "../../src/kernels/elementwise.js";
 import { runInline } from "../../src/kernels/operation.js";
-import { binaryRef, binaryRowRef, binaryScalarOpRef, sumRef, unaryRef } from "../../src/kernels/reference.js";
+import { binaryBlockRowRef, binaryRef, binaryRowRef, binaryScalarOpRef, sumMiddleRef, sumRef, unaryRef } from "../../src/kernels/reference.js";
 import { ODD_LENGTHS, randomFloats } from "./random.js";
 import { maxRelativeError } from "../relative-error.js";
 
@@ -67,10 +68,24 @@ describe("element-wise binary kernels match the reference bit for bit", () => {
         }
       }
     });
+    it(`${op}: a row per block broadcast over the block's rows, both orders`, () => {
+      for (const [blocks, rows, cols] of [[2, 3, 17], [5, 49, 16], [3, 1, 5], [4, 7, 1], [1, 2, 33], [2, 0, 3]]) {
+        const a = values(blocks * rows * cols, blocks * 1000 + rows * 10 + cols);
+        const row = values(blocks * cols, cols + 9, 3);
+        for (const rowFirst of [false, true]) {
+          const expected = binaryBlockRowRef(op, a, row, blocks, rowFirst);
+          const shape = `[${blocks}, ${rows}, ${cols}]`;
+          expect(mismatches(binaryBlockRow(op, a, row, blocks, rowFirst), expected), shape).toEqual([]);
+          expect(mismatches(runInline(kernels(), binaryBlockRowOp(op, a, row, blocks, rowFirst), 3), expected), shape).toEqual([]);
+        }
+      }
+    });
   }
   it("refuses mismatched lengths and unknown ops", () => {
     expect(() => binary("add", new Float32Array(3), new Float32Array(4))).toThrow(/same length/);
     expect(() => binaryRow("add", new Float32Array(7), new Float32Array(2), false)).toThrow(/multiple/);
+    expect(() => binaryBlockRow("add", new Float32Array(12), new Float32Array(5), 2, false)).toThrow(/multiple of blocks/);
+    expect(() => binaryBlockRow("add", new Float32Array(10), new Float32Array(4), 2, false)).toThrow(/multiple of the row/);
     expect(() => binary("pow" as BinaryOp, new Float32Array(3), new Float32Array(3))).toThrow(/op must be/);
   });
   it("writes into a given out", () => {
@@ -108,6 +123,17 @@ describe("sum kernels match the f64 reference", () => {
       }
     });
   }
+  it("over the middle axis of [blocks, rows, cols], odd shapes, scaled, inline and split", () => {
+    for (const [blocks, rows, cols] of [[0, 3, 4], [2, 0, 5], [1, 1, 1], [3, 49, 64], [4, 7, 17], [2, 130, 3], [5, 2, 33]]) {
+      const x = randomFloats(blocks * rows * cols, blocks * 97 + rows * 31 + cols, 4, 0.5);
+      for (const scale of [1, 1 / 49]) {
+        const expected = sumMiddleRef(x, blocks, rows, cols, scale);
+        const shape = `[${blocks}, ${rows}, ${cols}] scale ${scale}`;
+        expect(maxRelativeError(sumMiddle(x, blocks, rows, cols, scale), expected), shape).toBeLessThanOrEqual(1e-5);
+        expect(maxRelativeError(runInline(kernels(), sumMiddleOp(x, blocks, rows, cols, scale), 3), expected), shape).toBeLessThanOrEqual(1e-5);
+      }
+    }
+  });
   it("long sums stay close to f64 (2^20 values with a large mean)", () => {
     const rows = 1 << 16;
     const x = randomFloats(rows * 16, 99, 1, 100);

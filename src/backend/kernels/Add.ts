@@ -1,11 +1,13 @@
 // Add on the SIMD element-wise kernels, and the binary-kernel machinery the other arithmetic
 // kernels (Multiply, Sub, RealDiv, Maximum, Minimum, SquaredDifference) share. Float32
 // operands in the broadcast shapes training produces run on our kernels: the same shape, one
-// side a single value, or one side repeating over the other's leading axes (a [C] or
-// [1, 1, 1, C] per-channel vector against [N, H, W, C]); any other broadcast and every other
-// dtype go to the cpu kernel.
+// side a single value, one side repeating over the other's leading axes (a [C] or
+// [1, 1, 1, C] per-channel vector against [N, H, W, C]), or over its middle axes (a
+// per-sample [N, 1, 1, C] against [N, H, W, C], which the cpu kernel walks index by index);
+// any other broadcast and every other dtype go to the cpu kernel.
 import { Add, backend_util, util, type BinaryInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
-import { binaryOp, binaryRowOp, binaryScalarOp, type BinaryOp } from "../../kernels/elementwise.js";
+import { binaryBlockRowOp, binaryOp, binaryRowOp, binaryScalarOp, type BinaryOp } from "../../kernels/elementwise.js";
+import type { OperationBuilder } from "../../kernels/operation.js";
 import { BACKEND_NAME } from "../backend.js";
 import { runKernelOp } from "../executor.js";
 import type { PocketflowBackend } from "../backend.js";
@@ -16,12 +18,39 @@ import { allFloat32, onCpu, type KernelArgs } from "./MaxPool.js";
 export type BinaryPlan =
   | { kind: "same" }
   | { kind: "scalar"; scalarIsA: boolean }
-  | { kind: "row"; rowIsA: boolean };
+  | { kind: "row"; rowIsA: boolean }
+  | { kind: "blockRow"; rowIsA: boolean; blocks: number };
+
+/**
+ * How many blocks `shape` repeats over when broadcast to `outShape`, reading the output as
+ * [blocks, rows, cols]: the shape's axes (leading 1s added) equal the output's on a leading
+ * run (blocks) and a trailing run (cols) and are 1 in between (rows). Undefined otherwise.
+ */
+export function broadcastBlocks(shape: readonly number[], outShape: readonly number[]): number | undefined {
+  if (shape.length > outShape.length) return undefined;
+  const padded = [...Array<number>(outShape.length - shape.length).fill(1), ...shape];
+  let part: "blocks" | "rows" | "cols" = "blocks";
+  let blocks = 1;
+  for (const [axis, d] of outShape.entries()) {
+    if (d === 1) continue;
+    if (padded[axis] === 1) {
+      if (part === "cols") return undefined;
+      part = "rows";
+    } else if (padded[axis] === d) {
+      if (part === "blocks") blocks *= d;
+      else part = "cols";
+    } else {
+      return undefined;
+    }
+  }
+  return blocks;
+}
 
 /**
  * The plan for operands of shapes a and b broadcast to `out`, or undefined for broadcasts the
  * kernels do not cover. A "row" operand, after dropping its leading 1s, equals the trailing
- * axes of the output, while the other operand has the output's shape.
+ * axes of the output, while the other operand has the output's shape; a "blockRow" operand
+ * is such a row per block of leading axes (see broadcastBlocks).
  */
 export function binaryPlan(aShape: readonly number[], bShape: readonly number[], outShape: readonly number[]): BinaryPlan | undefined {
   const aSize = util.sizeFromShape(aShape as number[]);
@@ -31,16 +60,24 @@ export function binaryPlan(aShape: readonly number[], bShape: readonly number[],
   if (aSize === outSize && bSize === outSize) return { kind: "same" };
   if (aSize === outSize && bSize === 1) return { kind: "scalar", scalarIsA: false };
   if (bSize === outSize && aSize === 1) return { kind: "scalar", scalarIsA: true };
-  const isRow = (shape: readonly number[]): boolean => {
-    let first = 0;
-    while (first < shape.length && shape[first] === 1) first++;
-    const tail = shape.slice(first);
-    const outTail = outShape.slice(outShape.length - tail.length);
-    return tail.length <= outShape.length && tail.every((d, i) => d === outTail[i]);
+  const rowPlan = (rowShape: readonly number[], rowIsA: boolean): BinaryPlan | undefined => {
+    const blocks = broadcastBlocks(rowShape, outShape);
+    if (blocks === undefined) return undefined;
+    return blocks === 1 ? { kind: "row", rowIsA } : { kind: "blockRow", rowIsA, blocks };
   };
-  if (aSize === outSize && isRow(bShape)) return { kind: "row", rowIsA: false };
-  if (bSize === outSize && isRow(aShape)) return { kind: "row", rowIsA: true };
+  if (aSize === outSize) return rowPlan(bShape, false);
+  if (bSize === outSize) return rowPlan(aShape, true);
   return undefined;
+}
+
+/** Our operation computing a op b as `plan` lines them up. */
+function planOp(op: BinaryOp, plan: BinaryPlan, av: Float32Array, bv: Float32Array): OperationBuilder<Float32Array> {
+  switch (plan.kind) {
+    case "same": return binaryOp(op, av, bv);
+    case "scalar": return plan.scalarIsA ? binaryScalarOp(op, bv, av[0], true) : binaryScalarOp(op, av, bv[0], false);
+    case "row": return plan.rowIsA ? binaryRowOp(op, bv, av, true) : binaryRowOp(op, av, bv, false);
+    case "blockRow": return plan.rowIsA ? binaryBlockRowOp(op, bv, av, plan.blocks, true) : binaryBlockRowOp(op, av, bv, plan.blocks, false);
+  }
 }
 
 /** Runs `op` on float32 a and b, or the cpu kernel `name` where the kernels do not apply. */
@@ -55,11 +92,7 @@ export function runBinary(name: string, op: BinaryOp, args: KernelArgs<BinaryInp
   const av = float32Values(backend, a, name);
   const bv = float32Values(backend, b, name);
   if (util.sizeFromShape(outShape) === 0) return makeTensor(backend, outShape, new Float32Array(0));
-  let out: Float32Array;
-  if (plan.kind === "same") out = runKernelOp(binaryOp(op, av, bv));
-  else if (plan.kind === "scalar") out = runKernelOp(plan.scalarIsA ? binaryScalarOp(op, bv, av[0], true) : binaryScalarOp(op, av, bv[0], false));
-  else out = runKernelOp(plan.rowIsA ? binaryRowOp(op, bv, av, true) : binaryRowOp(op, av, bv, false));
-  return makeTensor(backend, outShape, out);
+  return makeTensor(backend, outShape, runKernelOp(planOp(op, plan, av, bv)));
 }
 
 /** The config of a binary kernel computing `op` on our kernels. */

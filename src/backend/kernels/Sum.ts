@@ -1,19 +1,23 @@
 // Sum on the SIMD sum kernels, and the reduction machinery Mean shares. A float32 reduction
 // runs on our kernels when, ignoring axes of size 1, its axes are the leading ones (column
-// sums: batch-norm statistics over N, H, W of [N, H, W, C]), the trailing ones (row sums) or
-// all of them; other axis sets and dtypes go to the cpu kernel.
+// sums: batch-norm statistics over N, H, W of [N, H, W, C]), the trailing ones (row sums), all
+// of them, or a middle run (global average pooling over H, W); other axis sets and dtypes go
+// to the cpu kernel.
 import {
   backend_util, Sum, util, type KernelConfig, type KernelFunc, type SumAttrs, type SumInputs, type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { sumOp, type SumAxis } from "../../kernels/elementwise.js";
+import { sumMiddleOp, sumOp, type SumAxis } from "../../kernels/elementwise.js";
 import { BACKEND_NAME } from "../backend.js";
 import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor } from "../tensor-data.js";
 
 import { allFloat32, onCpu, type KernelArgs } from "./MaxPool.js";
 
-/** The reduction of `shape` over `axes` as a sum of a [rows, cols] matrix, or undefined. */
-export function reductionPlan(shape: readonly number[], axes: readonly number[]): { over: SumAxis; rows: number; cols: number } | undefined {
+/** A reduction as sums of a [rows, cols] matrix, or over the rows of each block of [blocks, rows, cols] ("middle"). */
+export type ReductionPlan = { over: SumAxis; rows: number; cols: number } | { over: "middle"; blocks: number; rows: number; cols: number };
+
+/** The reduction of `shape` over `axes` as a matrix or block sum, or undefined. */
+export function reductionPlan(shape: readonly number[], axes: readonly number[]): ReductionPlan | undefined {
   const groups: Array<{ reduced: boolean; size: number }> = [];
   shape.forEach((size, axis) => {
     if (size === 1) return;
@@ -28,6 +32,7 @@ export function reductionPlan(shape: readonly number[], axes: readonly number[])
     const [first, second] = groups;
     return first.reduced ? { over: "rows", rows: first.size, cols: second.size } : { over: "columns", rows: first.size, cols: second.size };
   }
+  if (groups.length === 3 && groups[1].reduced) return { over: "middle", blocks: groups[0].size, rows: groups[1].size, cols: groups[2].size };
   return undefined;
 }
 
@@ -44,7 +49,8 @@ export function runReduction(name: string, mean: boolean, args: KernelArgs<SumIn
   if (!plan) return onCpu(name, args);
   const [outShape, reduceShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
   const scale = mean ? 1 / util.sizeFromShape(reduceShape) : 1;
-  const out = runKernelOp(sumOp(float32Values(backend, x, name), plan.rows, plan.cols, plan.over, scale));
+  const xv = float32Values(backend, x, name);
+  const out = runKernelOp(plan.over === "middle" ? sumMiddleOp(xv, plan.blocks, plan.rows, plan.cols, scale) : sumOp(xv, plan.rows, plan.cols, plan.over, scale));
   return makeTensor(backend, attrs.keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape, out);
 }
 

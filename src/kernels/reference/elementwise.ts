@@ -53,6 +53,16 @@ export function binaryRowRef(op: BinaryOp, a: Float32Array, row: Float32Array, r
   });
 }
 
+/** a as [blocks, rows, cols], row as [blocks, cols]: out[k, r, c] = a[k, r, c] op row[k, c] (swapped when rowFirst). */
+export function binaryBlockRowRef(op: BinaryOp, a: Float32Array, row: Float32Array, blocks: number, rowFirst: boolean): Float32Array {
+  const cols = row.length / blocks;
+  const rows = a.length / row.length;
+  return a.map((x, i) => {
+    const y = row[Math.floor(i / (rows * cols)) * cols + (i % cols)];
+    return rowFirst ? binaryScalarRef(op, y, x) : binaryScalarRef(op, x, y);
+  });
+}
+
 export function unaryRef(op: UnaryOp, x: Float32Array, alpha = 0): Float32Array {
   return x.map((v) => unaryScalarRef(op, v, alpha));
 }
@@ -62,6 +72,15 @@ export function sumRef(x: Float32Array, rows: number, cols: number, over: SumAxi
   const out = new Float64Array(over === "rows" ? cols : over === "columns" ? rows : 1);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) out[over === "rows" ? c : over === "columns" ? r : 0] += x[r * cols + c];
+  }
+  return Float32Array.from(out, (s) => s * scale);
+}
+
+/** scale * the sums over the middle axis of [blocks, rows, cols]: out [blocks, cols]. */
+export function sumMiddleRef(x: Float32Array, blocks: number, rows: number, cols: number, scale = 1): Float32Array {
+  const out = new Float64Array(blocks * cols);
+  for (let k = 0; k < blocks; k++) {
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[k * cols + c] += x[(k * rows + r) * cols + c];
   }
   return Float32Array.from(out, (s) => s * scale);
 }
