@@ -1,0 +1,91 @@
+// node dist/kernels-bench/step-ab.js --a <package root> --b <package root> [--batch 128] [--rounds 10] [--min-seconds 60]
+// A/B of one ResNet-20 training step (resnet-step-profile.ts: 28x28x1, momentum SGD, as the
+// trainer runs it) between two builds of this package, for changes that cannot be switched at
+// run time (kernels, wasm, gradients). Each build runs in its own child process; the parent asks
+// them for steps in turn (A B B A ...), so both see the same load on a shared machine, and
+// reports the medians of the steps' own times and their ratio. Writes nothing.
+import { fork, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+
+interface Options {
+  a: string;
+  b: string;
+  batch: number;
+  rounds: number;
+  minSeconds: number;
+}
+
+function parseArgs(argv: string[]): Options {
+  const text = (flag: string): string => {
+    const i = argv.indexOf(flag);
+    if (i < 0 || argv[i + 1] === undefined) throw new Error(`step-ab: ${flag} <package root> is required`);
+    return path.resolve(argv[i + 1]);
+  };
+  const number = (flag: string, fallback: number): number => {
+    const i = argv.indexOf(flag);
+    const v = i < 0 ? fallback : Number(argv[i + 1]);
+    if (!(Number.isInteger(v) && v > 0)) throw new Error(`step-ab: ${flag} must be a positive integer, but got "${argv[i + 1]}"`);
+    return v;
+  };
+  return { a: text("--a"), b: text("--b"), batch: number("--batch", 128), rounds: number("--rounds", 10), minSeconds: number("--min-seconds", 60) };
+}
+
+/** Child: builds the stepper of the package at `root` and runs one step per message. */
+async function child(root: string, batch: number): Promise<void> {
+  const load = (file: string): Promise<Record<string, unknown>> => import(pathToFileURL(path.join(root, "dist", file)).href);
+  const tf = (await import("@tensorflow/tfjs-core")) as typeof import("@tensorflow/tfjs-core");
+  const { registerPocketflowBackend } = (await load("src/backend/register.js")) as { registerPocketflowBackend: () => string };
+  const bench = (await load("kernels-bench/resnet-step-profile.js")) as typeof import("./resnet-step-profile.js");
+  await tf.setBackend(registerPocketflowBackend());
+  tf.env().set("CHECK_COMPUTATION_FOR_ERRORS", false);
+  const stepper = bench.resnetStepper(bench.fixedBatch(batch));
+  process.on("message", () => {
+    const t0 = performance.now();
+    const loss = stepper.step();
+    process.send?.({ ms: performance.now() - t0, loss });
+  });
+  process.send?.({ ready: true });
+}
+
+function stepOf(proc: ChildProcess): Promise<{ ms: number; loss: number }> {
+  return new Promise((resolve) => {
+    proc.once("message", (m) => resolve(m as { ms: number; loss: number }));
+    proc.send("step");
+  });
+}
+
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+async function parent(options: Options): Promise<void> {
+  const self = new URL(import.meta.url).pathname;
+  const start = (root: string): Promise<ChildProcess> => new Promise((resolve, reject) => {
+    const proc = fork(self, ["--child", root, "--batch", String(options.batch)]);
+    proc.once("message", () => resolve(proc));
+    proc.once("exit", (code) => reject(new Error(`step-ab: the child for ${root} exited with ${code}`)));
+  });
+  const a = await start(options.a);
+  const b = await start(options.b);
+  const first = [await stepOf(a), await stepOf(b)];
+  console.log(`first losses: A ${first[0].loss.toFixed(6)}, B ${first[1].loss.toFixed(6)}`);
+  const times = { a: [] as number[], b: [] as number[] };
+  const t0 = performance.now();
+  for (let round = 0; round < options.rounds || performance.now() - t0 < options.minSeconds * 1000; round++) {
+    const order = round % 2 === 0 ? (["a", "b"] as const) : (["b", "a"] as const);
+    for (const name of order) times[name].push((await stepOf(name === "a" ? a : b)).ms);
+  }
+  const [ma, mb] = [median(times.a), median(times.b)];
+  const pairRatios = times.a.map((t, i) => t / times.b[i]);
+  console.log(`ResNet-20 28x28x1 batch ${options.batch}, ${times.a.length} alternating steps each:`);
+  console.log(`  A ${ma.toFixed(1)} ms   B ${mb.toFixed(1)} ms   A/B of medians ${(ma / mb).toFixed(3)}x, median of per-round A/B ${median(pairRatios).toFixed(3)}x`);
+  a.kill();
+  b.kill();
+}
+
+const argv = process.argv.slice(2);
+const childAt = argv.indexOf("--child");
+const main = childAt >= 0 ? child(path.resolve(argv[childAt + 1]), parseArgs([...argv, "--a", ".", "--b", "."]).batch) : parent(parseArgs(argv));
+main.catch((error) => {
+  console.error(error instanceof Error ? error.stack : error);
+  process.exitCode = 1;
+});
