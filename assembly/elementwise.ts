@@ -290,6 +290,23 @@ class Step {
   @inline s(x: f32, alpha: f32): f32 { return x != x ? x : x > 0 ? 1 : alpha; }
 }
 
+/** dy·step(x): dy where x > 0, dy·0 where x <= 0, NaN where x is NaN (relu's gradient). */
+class ReluGrad {
+  // @ts-ignore: decorator
+  @inline v(dy: v128, x: v128): v128 { return f32x4.mul(dy, changetype<Step>(0).v(x, f32x4.splat(0))); }
+  // @ts-ignore: decorator
+  @inline s(dy: f32, x: f32): f32 { return dy * changetype<Step>(0).s(x, 0); }
+}
+
+/**
+ * out[i] = dy[i]·step(x[i]) for i in [start, end): relu's gradient in one pass over dy and x,
+ * where tfjs runs step (one pass) and a multiply (another, over its output).
+ */
+export function ew_relu_grad_f32(dy: usize, x: usize, out: usize, start: i32, end: i32): void {
+  const off = <usize>start << 2;
+  sameRun<ReluGrad>(dy + off, x + off, out + off, end - start);
+}
+
 // @ts-ignore: decorator
 @inline
 function unaryRun<O>(x: usize, alpha: f32, out: usize, n: i32): void {

@@ -13,6 +13,8 @@ import { POOLING_KERNELS } from "./kernels/pooling-kernels.js";
 import { batchNormTrainingConfig } from "./kernels/PocketflowBatchNormTraining.js";
 import { batchNormTrainingGradientConfig } from "./kernels/PocketflowBatchNormTraining_grad.js";
 import { batchNormTrainingGradConfig } from "./kernels/PocketflowBatchNormTrainingGrad.js";
+import { reluGradConfig } from "./kernels/PocketflowReluGrad.js";
+import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.js";
 
 /**
  * The kernels we replace, one file each under kernels/, named as the tfjs kernel, and our own
@@ -20,11 +22,14 @@ import { batchNormTrainingGradConfig } from "./kernels/PocketflowBatchNormTraini
  */
 export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
   batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS, ...ELEMENTWISE_KERNELS, ...POOLING_KERNELS,
-  batchNormTrainingConfig, batchNormTrainingGradConfig,
+  batchNormTrainingConfig, batchNormTrainingGradConfig, reluGradConfig,
 ];
 
-/** Gradients of our own kernels (tfjs registers those of its kernels). */
-export const POCKETFLOW_GRADIENTS: tf.GradConfig[] = [batchNormTrainingGradientConfig];
+/**
+ * Gradients of our own kernels, and Relu's, which replaces tfjs's for every backend (the
+ * registry has no per-backend gradients) and computes as tfjs's does away from ours.
+ */
+export const POCKETFLOW_GRADIENTS: tf.GradConfig[] = [batchNormTrainingGradientConfig, reluGradientConfig, reluGradGradientConfig];
 
 let registered = false;
 

@@ -131,6 +131,16 @@ export function unaryOp(op: UnaryOp, x: Float32Array, alpha = 0, out?: Float32Ar
     elementRanges(x.length, parts).map(([i0, i1]): KernelCall => ["ew_unary_f32", [code, px, alpha, pout, i0, i1]]));
 }
 
+/** out[i] = dy[i]·step(x[i]) (relu's gradient: dy where x > 0, dy·0 elsewhere, NaN where x is NaN). */
+export function reluGradOp(dy: Float32Array, x: Float32Array, out?: Float32Array): OperationBuilder<Float32Array> {
+  const where = "reluGrad";
+  checkLength(where, dy.length);
+  if (x.length !== dy.length) fail(where, `dy and x must have the same length, but have ${dy.length} and ${x.length}`);
+  const target = checkOut(where, out, dy.length);
+  return elementwise([dy, x], target, dy.length * NS_PER_ELEMENT, ([pdy, px], pout, parts) =>
+    elementRanges(dy.length, parts).map(([i0, i1]): KernelCall => ["ew_relu_grad_f32", [pdy, px, pout, i0, i1]]));
+}
+
 /** Which way a [rows, cols] matrix is summed: over its rows (out [cols]), its columns (out [rows]) or all of it (out [1]). */
 export type SumAxis = "rows" | "columns" | "all";
 
@@ -254,3 +264,6 @@ export const binaryBlockRow = (op: BinaryOp, a: Float32Array, row: Float32Array,
 /** Sums over the middle axis of [blocks, rows, cols], on this thread. */
 export const sumMiddle = (x: Float32Array, blocks: number, rows: number, cols: number, scale = 1, out?: Float32Array): Float32Array =>
   runInline(kernels(), sumMiddleOp(x, blocks, rows, cols, scale, out));
+
+/** Relu's gradient dy·step(x), on this thread. */
+export const reluGrad = (dy: Float32Array, x: Float32Array, out?: Float32Array): Float32Array => runInline(kernels(), reluGradOp(dy, x, out));

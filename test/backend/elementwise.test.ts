@@ -138,6 +138,29 @@ describe("float32 tensors cast from bool or int32 (which keep their source's sto
   });
 });
 
+describe("relu's gradient (PocketflowReluGrad on ours) matches cpu", () => {
+  it("first and second order, odd shapes, with zeros in x", async () => {
+    for (const shape of [[7], [3, 37], [2, 9, 9, 16]]) {
+      const x = (): tf.Tensor => tf.concat([t(shape, 51, 4).reshape([-1]), tf.zeros([5])]);
+      const probe = (): tf.Tensor => t([size(shape) + 5], 52);
+      const first = await errorAgainstCpu(() => tf.grad((v) => tf.sum(tf.mul(tf.relu(v), probe())))(x()));
+      expect(first, `[${shape}] first order`).toBeLessThanOrEqual(TOLERANCE);
+      const second = await errorAgainstCpu(() => tf.grad((v) => tf.sum(tf.mul(tf.grad((w) => tf.sum(tf.square(tf.relu(w))))(v), probe())))(x()));
+      expect(second, `[${shape}] second order`).toBeLessThanOrEqual(TOLERANCE);
+    }
+  });
+  it("runs as one PocketflowReluGrad kernel on ours, and as Step and Multiply on cpu", async () => {
+    const kernelsOf = async (backend: string): Promise<string[]> => {
+      await tf.setBackend(backend);
+      const info = await tf.profile(() => tf.grad((v) => tf.sum(tf.relu(v)))(t([4, 9], 53)));
+      return info.kernels.map((k) => k.name);
+    };
+    expect(await kernelsOf(OURS)).toContain("PocketflowReluGrad");
+    expect(await kernelsOf(OURS)).not.toContain("Step");
+    expect(await kernelsOf("cpu")).toContain("Step");
+  });
+});
+
 describe("gradients through batch norm and dense layers match cpu", () => {
   it("tf.grads through tf.moments and tf.batchNorm (training-mode batch norm, ResNet shapes)", async () => {
     const err = await errorAgainstCpu(() => {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { kernels } from "../../src/kernels/core.js";
 import {
-  binary, binaryBlockRow, binaryBlockRowOp, binaryOp, binaryRow, binaryRowOp, binaryScalar, binaryScalarOp, sum, sumMiddle,
-  sumMiddleOp, sumOp, unary, unaryOp,
+  binary, binaryBlockRow, binaryBlockRowOp, binaryOp, binaryRow, binaryRowOp, binaryScalar, binaryScalarOp, reluGrad, reluGradOp, sum,
+  sumMiddle, sumMiddleOp, sumOp, unary, unaryOp,
   type BinaryOp, type SumAxis, type UnaryOp,
 } from "../../src/kernels/elementwise.js";
 import { runInline } from "../../src/kernels/operation.js";
-import { binaryBlockRowRef, binaryRef, binaryRowRef, binaryScalarOpRef, sumMiddleRef, sumRef, unaryRef } from "../../src/kernels/reference.js";
+import {
+  binaryBlockRowRef, binaryRef, binaryRowRef, binaryScalarOpRef, reluGradRef, sumMiddleRef, sumRef, unaryRef,
+} from "../../src/kernels/reference.js";
 import { ODD_LENGTHS, randomFloats } from "./random.js";
 import { maxRelativeError } from "../relative-error.js";
 
@@ -107,6 +109,24 @@ describe("element-wise unary kernels match the reference bit for bit", () => {
       }
     });
   }
+});
+
+describe("relu's gradient kernel matches the reference bit for bit", () => {
+  it("dy·step(x): odd lengths with zeros, NaNs and infinities in both, inline and split", () => {
+    for (const n of ODD_LENGTHS) {
+      const dy = values(n, n + 11);
+      const x = values(n, n + 12);
+      const expected = reluGradRef(dy, x);
+      expect(mismatches(reluGrad(dy, x), expected), `n ${n}`).toEqual([]);
+      expect(mismatches(runInline(kernels(), reluGradOp(dy, x), 3), expected), `n ${n}`).toEqual([]);
+    }
+  });
+  it("keeps the sign of a zero gradient (dy·0) and refuses mismatched lengths", () => {
+    const out = reluGrad(Float32Array.of(-2, 3, -1, 5, 7), Float32Array.of(-1, 0, 2, NaN, 1e-30));
+    expect(Object.is(out[0], -0)).toBe(true);
+    expect(Array.from(out)).toEqual([-0, 0, -1, NaN, 7]);
+    expect(() => reluGrad(new Float32Array(3), new Float32Array(4))).toThrow(/same length/);
+  });
 });
 
 describe("sum kernels match the f64 reference", () => {

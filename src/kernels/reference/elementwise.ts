@@ -67,6 +67,11 @@ export function unaryRef(op: UnaryOp, x: Float32Array, alpha = 0): Float32Array 
   return x.map((v) => unaryScalarRef(op, v, alpha));
 }
 
+/** Relu's gradient dy·step(x), as tfjs composes it. */
+export function reluGradRef(dy: Float32Array, x: Float32Array): Float32Array {
+  return dy.map((d, i) => binaryScalarRef("mul", d, unaryScalarRef("step", x[i])));
+}
+
 /** scale * the sums of a [rows, cols] matrix over its rows ([cols]), its columns ([rows]) or all of it ([1]). */
 export function sumRef(x: Float32Array, rows: number, cols: number, over: SumAxis, scale = 1): Float32Array {
   const out = new Float64Array(over === "rows" ? cols : over === "columns" ? rows : 1);
