@@ -15,3 +15,4 @@ export * from "./depthwise";
 export * from "./pooling";
 export * from "./elementwise";
 export * from "./batchnorm";
+export * from "./optimizers";

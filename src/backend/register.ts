@@ -13,7 +13,9 @@ import { POOLING_KERNELS } from "./kernels/pooling-kernels.js";
 import { batchNormTrainingConfig } from "./kernels/PocketflowBatchNormTraining.js";
 import { batchNormTrainingGradientConfig } from "./kernels/PocketflowBatchNormTraining_grad.js";
 import { batchNormTrainingGradConfig } from "./kernels/PocketflowBatchNormTrainingGrad.js";
+import { adamConfig } from "./kernels/PocketflowAdam.js";
 import { reluGradConfig } from "./kernels/PocketflowReluGrad.js";
+import { sgdMomentumConfig } from "./kernels/PocketflowSgdMomentum.js";
 import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.js";
 
 /**
@@ -22,7 +24,7 @@ import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.
  */
 export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
   batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS, ...ELEMENTWISE_KERNELS, ...POOLING_KERNELS,
-  batchNormTrainingConfig, batchNormTrainingGradConfig, reluGradConfig,
+  batchNormTrainingConfig, batchNormTrainingGradConfig, reluGradConfig, sgdMomentumConfig, adamConfig,
 ];
 
 /**

@@ -12,3 +12,4 @@ export * from "./reference/conv2d.js";
 export * from "./reference/pooling.js";
 export * from "./reference/elementwise.js";
 export * from "./reference/batchnorm.js";
+export * from "./reference/optimizers.js";

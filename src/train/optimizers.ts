@@ -5,7 +5,10 @@
 //   momentum (TensorFlow's form)  a ← m·a + g;  w ← w − lr·a   (Nesterov: w ← w − lr·(g + m·a))
 //   Adam (Kingma & Ba 2015)       m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²;
 //                                 w ← w − lr·m̂ / (√v̂ + ε), m̂ = m/(1−β1^t), v̂ = v/(1−β2^t)
+// On the pocketflow backend each variable's update is one kernel (optimizer-updates.ts) giving
+// the ops' values bit for bit; the ops run everywhere else.
 import * as tf from "@tensorflow/tfjs-core";
+import { fusedAdam, fusedSgdMomentum } from "../backend/optimizer-updates.js";
 
 export type OptimizerConfig =
   | { kind: "sgd"; momentum?: number; nesterov?: boolean }
@@ -73,6 +76,12 @@ export class Optimizer {
   private momentumUpdate(variable: tf.Variable, [accumulator]: tf.Variable[], gradient: tf.Tensor, learningRate: number): void {
     const config = this.config as Extract<OptimizerConfig, { kind: "sgd" }>;
     const momentum = config.momentum ?? 0.9;
+    const fused = fusedSgdMomentum(variable, accumulator, gradient, { momentum, learningRate, nesterov: config.nesterov === true });
+    if (fused) {
+      variable.assign(fused[0]);
+      accumulator.assign(fused[1]);
+      return;
+    }
     const next = tf.add(tf.mul(accumulator, momentum), gradient);
     accumulator.assign(next);
     const step = config.nesterov === true ? tf.add(gradient, tf.mul(next, momentum)) : next;
@@ -84,9 +93,14 @@ export class Optimizer {
     const beta1 = config.beta1 ?? 0.9;
     const beta2 = config.beta2 ?? 0.999;
     const epsilon = config.epsilon ?? 1e-8;
+    const correctedRate = (learningRate * Math.sqrt(1 - beta2 ** this.steps)) / (1 - beta1 ** this.steps);
+    const fused = fusedAdam(variable, first, second, gradient, { beta1, beta2, epsilon, correctedRate });
+    if (fused) {
+      [variable, first, second].forEach((target, i) => target.assign(fused[i]));
+      return;
+    }
     first.assign(tf.add(tf.mul(first, beta1), tf.mul(gradient, 1 - beta1)));
     second.assign(tf.add(tf.mul(second, beta2), tf.mul(tf.square(gradient), 1 - beta2)));
-    const correctedRate = (learningRate * Math.sqrt(1 - beta2 ** this.steps)) / (1 - beta1 ** this.steps);
     variable.assign(tf.sub(variable, tf.mul(tf.div(first, tf.add(tf.sqrt(second), epsilon)), correctedRate)));
   }
 
