@@ -10,6 +10,7 @@ import { DENSE_CONV_KERNELS } from "./kernels/dense-conv-kernels.js";
 import { DEPTHWISE_KERNELS } from "./kernels/depthwise-kernels.js";
 import { ELEMENTWISE_KERNELS } from "./kernels/elementwise-kernels.js";
 import { POOLING_KERNELS } from "./kernels/pooling-kernels.js";
+import { escapeInputs } from "./tensor-data.js";
 import { batchNormTrainingConfig } from "./kernels/PocketflowBatchNormTraining.js";
 import { batchNormTrainingGradientConfig } from "./kernels/PocketflowBatchNormTraining_grad.js";
 import { batchNormTrainingGradConfig } from "./kernels/PocketflowBatchNormTrainingGrad.js";
@@ -33,6 +34,19 @@ export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
  */
 export const POCKETFLOW_GRADIENTS: tf.GradConfig[] = [batchNormTrainingGradientConfig, reluGradientConfig, reluGradGradientConfig];
 
+/** cpu kernels that share their input by its data id (counted references), never by its array. */
+const SHARING_BY_ID = new Set(["Identity", "Reshape"]);
+
+/** A cpu kernel on our backend: its inputs' arrays count as seen outside our kernels (it may keep views). */
+function cpuKernelOnOurs(config: tf.KernelConfig): tf.KernelConfig {
+  if (SHARING_BY_ID.has(config.kernelName)) return { ...config, backendName: BACKEND_NAME };
+  const kernelFunc: tf.KernelFunc = (args) => {
+    escapeInputs(args.backend as PocketflowBackend, args.inputs as Record<string, unknown>);
+    return config.kernelFunc(args);
+  };
+  return { ...config, backendName: BACKEND_NAME, kernelFunc };
+}
+
 let registered = false;
 
 /** Registers the backend and its kernels once; returns the backend name. */
@@ -41,7 +55,7 @@ export function registerPocketflowBackend(priority = 1): string {
   tf.registerBackend(BACKEND_NAME, () => new PocketflowBackend(), priority);
   const ours = new Set(POCKETFLOW_KERNELS.map((config) => config.kernelName));
   for (const config of tf.getKernelsForBackend("cpu")) {
-    if (!ours.has(config.kernelName)) tf.registerKernel({ ...config, backendName: BACKEND_NAME });
+    if (!ours.has(config.kernelName)) tf.registerKernel(cpuKernelOnOurs(config));
   }
   for (const config of POCKETFLOW_KERNELS) tf.registerKernel(config);
   for (const config of POCKETFLOW_GRADIENTS) tf.registerGradient(config);

@@ -15,6 +15,19 @@ export function float32Values(backend: PocketflowBackend, tensor: TensorInfo, ke
   return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
 }
 
+/** A tensor of ours on `values`, made by our kernel (see output-arrays.ts for their reuse). */
 export function makeTensor(backend: PocketflowBackend, shape: number[], values: Float32Array, dtype: DataType = "float32"): TensorInfo {
+  backend.outputs.claim(values);
   return backend.makeTensorInfo(shape, dtype, values);
+}
+
+/** An array of `length` for a kernel output that writes every element (old values remain). */
+export const outputArray = (backend: PocketflowBackend, length: number): Float32Array => backend.outputs.take(length);
+
+/** Marks the values of `inputs` as seen outside our kernels (a cpu kernel may keep a view of them). */
+export function escapeInputs(backend: PocketflowBackend, inputs: Record<string, unknown>): void {
+  for (const input of Object.values(inputs)) {
+    const dataId = (input as TensorInfo | undefined)?.dataId;
+    if (dataId !== undefined && backend.data.has(dataId)) backend.escapedValues(dataId);
+  }
 }

@@ -65,6 +65,10 @@ function checkChannels(where: string, name: string, array: Float32Array | undefi
   if (array && array.length !== channels) fail(where, `${name} must have one value per channel (${channels}), but has ${array.length}`);
 }
 
+function checkOut(where: string, name: string, out: Float32Array | undefined, length: number): void {
+  if (out && out.length !== length) fail(where, `${name} must have x's ${length} elements, but has ${out.length}`);
+}
+
 function checkEpsilon(where: string, epsilon: number): void {
   if (!(epsilon >= 0 && Number.isFinite(epsilon))) fail(where, `varianceEpsilon must be a finite number >= 0, but got ${epsilon}`);
 }
@@ -85,13 +89,14 @@ const pointerOr0 = (staging: Staging, array: Float32Array | undefined): number =
  * Batch statistics of x [M, channels] and the normalized y = gamma·(x - mean)/sqrt(var + eps)
  * + beta. M = 0 gives NaN statistics and an empty y, as tf.moments.
  */
-export function batchNormTrainingOp(x: Float32Array, channels: number, params: BatchNormTrainingParams): OperationBuilder<BatchNormTrainingResult> {
+export function batchNormTrainingOp(x: Float32Array, channels: number, params: BatchNormTrainingParams, out?: Float32Array): OperationBuilder<BatchNormTrainingResult> {
   const where = "batchNormTraining";
   checkShape(where, x, channels);
   checkChannels(where, "gamma", params.gamma, channels);
   checkChannels(where, "beta", params.beta, channels);
   checkEpsilon(where, params.varianceEpsilon);
-  const result = { y: new Float32Array(x.length), mean: new Float32Array(channels), variance: new Float32Array(channels) };
+  checkOut(where, "out", out, x.length);
+  const result = { y: out ?? new Float32Array(x.length), mean: new Float32Array(channels), variance: new Float32Array(channels) };
   const period = periodOf(channels);
   const invRows = 1 / (x.length / channels);
   return (core, parts) => {
@@ -133,11 +138,12 @@ function checkGradParams(where: string, x: Float32Array, dy: Float32Array, chann
 
 /** Gradients of batchNormTrainingOp's outputs with respect to x, gamma and beta. */
 export function batchNormTrainingGradOp(
-  x: Float32Array, dy: Float32Array, channels: number, params: BatchNormTrainingGradParams,
+  x: Float32Array, dy: Float32Array, channels: number, params: BatchNormTrainingGradParams, out?: Float32Array,
 ): OperationBuilder<BatchNormTrainingGradResult> {
   const where = "batchNormTrainingGrad";
   checkGradParams(where, x, dy, channels, params);
-  const result = { dx: new Float32Array(x.length), dgamma: new Float32Array(channels), dbeta: new Float32Array(channels) };
+  checkOut(where, "out", out, x.length);
+  const result = { dx: out ?? new Float32Array(x.length), dgamma: new Float32Array(channels), dbeta: new Float32Array(channels) };
   const period = periodOf(channels);
   const meanRepeated = Float32Array.from({ length: period }, (_, k) => params.mean[k % channels]);
   const rows = x.length / channels;

@@ -11,7 +11,7 @@ import type { OperationBuilder } from "../../kernels/operation.js";
 import { BACKEND_NAME } from "../backend.js";
 import { runKernelOp } from "../executor.js";
 import type { PocketflowBackend } from "../backend.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import { allFloat32, onCpu, type KernelArgs } from "./MaxPool.js";
 
 /** How a binary operation's operands line up with its output, when our kernels can run it. */
@@ -71,12 +71,12 @@ export function binaryPlan(aShape: readonly number[], bShape: readonly number[],
 }
 
 /** Our operation computing a op b as `plan` lines them up. */
-function planOp(op: BinaryOp, plan: BinaryPlan, av: Float32Array, bv: Float32Array): OperationBuilder<Float32Array> {
+function planOp(op: BinaryOp, plan: BinaryPlan, av: Float32Array, bv: Float32Array, out: Float32Array): OperationBuilder<Float32Array> {
   switch (plan.kind) {
-    case "same": return binaryOp(op, av, bv);
-    case "scalar": return plan.scalarIsA ? binaryScalarOp(op, bv, av[0], true) : binaryScalarOp(op, av, bv[0], false);
-    case "row": return plan.rowIsA ? binaryRowOp(op, bv, av, true) : binaryRowOp(op, av, bv, false);
-    case "blockRow": return plan.rowIsA ? binaryBlockRowOp(op, bv, av, plan.blocks, true) : binaryBlockRowOp(op, av, bv, plan.blocks, false);
+    case "same": return binaryOp(op, av, bv, out);
+    case "scalar": return plan.scalarIsA ? binaryScalarOp(op, bv, av[0], true, out) : binaryScalarOp(op, av, bv[0], false, out);
+    case "row": return plan.rowIsA ? binaryRowOp(op, bv, av, true, out) : binaryRowOp(op, av, bv, false, out);
+    case "blockRow": return plan.rowIsA ? binaryBlockRowOp(op, bv, av, plan.blocks, true, out) : binaryBlockRowOp(op, av, bv, plan.blocks, false, out);
   }
 }
 
@@ -92,7 +92,7 @@ export function runBinary(name: string, op: BinaryOp, args: KernelArgs<BinaryInp
   const av = float32Values(backend, a, name);
   const bv = float32Values(backend, b, name);
   if (util.sizeFromShape(outShape) === 0) return makeTensor(backend, outShape, new Float32Array(0));
-  return makeTensor(backend, outShape, runKernelOp(planOp(op, plan, av, bv)));
+  return makeTensor(backend, outShape, runKernelOp(planOp(op, plan, av, bv, outputArray(backend, util.sizeFromShape(outShape)))));
 }
 
 /** The config of a binary kernel computing `op` on our kernels. */

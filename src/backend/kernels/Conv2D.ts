@@ -1,11 +1,11 @@
 // Conv2D on the SIMD core: im2col + GEMM (see src/kernels/conv2d.ts). Shapes, padding and
 // dimRoundingMode are read through tfjs's computeConv2DInfo, so they match the cpu kernel.
-import { backend_util, Conv2D, type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
+import { backend_util, Conv2D, util, type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { conv2dForwardOp } from "../../kernels/conv2d.js";
 import type { ConvGeometry } from "../../kernels/conv-geometry.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 
 type Shape4 = [number, number, number, number];
 
@@ -55,6 +55,7 @@ export function conv2D(args: { inputs: Conv2DInputs; backend: PocketflowBackend;
   const info = forwardConvInfo("Conv2D", x, filter, attrs);
   const y = runKernelOp(conv2dForwardOp(
     float32Values(backend, x, "Conv2D"), float32Values(backend, filter, "Conv2D"), convGeometryOf(info), info.outChannels,
+    {}, outputArray(backend, util.sizeFromShape(info.outShape)),
   ));
   return makeTensor(backend, info.outShape, y);
 }

@@ -1,12 +1,12 @@
 // Conv2DBackpropInput (the input gradient of Conv2D, and conv2dTranspose) on the SIMD core:
 // dX = col2im(dY · Wᵀ). tfjs passes no dilations: its conv gradients support dilation 1 only.
 import {
-  Conv2DBackpropInput, type Conv2DBackpropInputAttrs, type Conv2DBackpropInputInputs, type KernelConfig, type KernelFunc, type TensorInfo,
+  Conv2DBackpropInput, util, type Conv2DBackpropInputAttrs, type Conv2DBackpropInputInputs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { conv2dBackpropInputOp } from "../../kernels/conv2d.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import { convGeometryOf, gradientGeometry, requireNHWC, requireRank4 } from "./Conv2D.js";
 
 const KERNEL = "Conv2DBackpropInput";
@@ -21,6 +21,7 @@ export function conv2DBackpropInput(args: { inputs: Conv2DBackpropInputInputs; b
   const info = gradientGeometry(KERNEL, inputShape, filterShape, dy, attrs);
   const dx = runKernelOp(conv2dBackpropInputOp(
     float32Values(backend, dy, KERNEL), float32Values(backend, filter, KERNEL), convGeometryOf(info), info.outChannels,
+    outputArray(backend, util.sizeFromShape(inputShape)),
   ));
   return makeTensor(backend, inputShape, dx);
 }

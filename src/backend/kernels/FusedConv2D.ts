@@ -3,12 +3,12 @@
 // (or as one value) are fused; any other broadcast is applied after the conv with the cpu
 // backend's kernels, exactly as the cpu FusedConv2D does.
 import {
-  FusedConv2D, getKernel, type FusedConv2DAttrs, type FusedConv2DInputs, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo,
+  FusedConv2D, getKernel, util, type FusedConv2DAttrs, type FusedConv2DInputs, type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import { ACTIVATIONS, conv2dForwardOp, type Activation, type Epilogue } from "../../kernels/conv2d.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import { convGeometryOf, forwardConvInfo } from "./Conv2D.js";
 
 /** What tfjs's fused ops pass after the product: inputs bias/preluActivationWeights and attrs. */
@@ -87,6 +87,7 @@ export function fusedConv2D(args: { inputs: FusedConv2DInputs; backend: Pocketfl
   const epilogue = fusedEpilogue(backend, "FusedConv2D", tail, info.outShape);
   const y = runKernelOp(conv2dForwardOp(
     float32Values(backend, x, "FusedConv2D"), float32Values(backend, filter, "FusedConv2D"), convGeometryOf(info), info.outChannels, epilogue,
+    outputArray(backend, util.sizeFromShape(info.outShape)),
   ));
   const result = makeTensor(backend, info.outShape, y);
   return epilogue ? result : applyTailWithCpuKernels(backend, "FusedConv2D", result, tail);

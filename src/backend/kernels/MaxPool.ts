@@ -9,7 +9,7 @@ import type { ConvGeometry } from "../../kernels/conv-geometry.js";
 import { maxPool2dOp } from "../../kernels/pooling.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { escapeInputs, float32Values, makeTensor } from "../tensor-data.js";
 import { depthwiseGeometry } from "./DepthwiseConv2dNative.js";
 
 /** The attributes every 2-D pooling kernel reads to place its windows. */
@@ -31,6 +31,7 @@ export interface KernelArgs<I, A> {
 export function onCpu<I, A>(name: string, args: KernelArgs<I, A>): TensorInfo {
   const config = getKernel(name, "cpu");
   if (!config) throw new Error(`${name}: no cpu kernel to fall back on`);
+  escapeInputs(args.backend, args.inputs as Record<string, unknown>);
   return config.kernelFunc(args as unknown as { inputs: Record<string, TensorInfo>; backend: PocketflowBackend; attrs: NamedAttrMap }) as TensorInfo;
 }
 

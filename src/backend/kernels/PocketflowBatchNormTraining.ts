@@ -4,11 +4,11 @@
 // varianceEpsilon; outputs y (x's shape), the batch mean [C] and the biased batch variance [C]
 // over every axis but the last. Registered for the pocketflow backend only; its gradient
 // (PocketflowBatchNormTraining_grad.ts) runs PocketflowBatchNormTrainingGrad.
-import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { batchNormTrainingOp } from "../../kernels/batchnorm.js";
 import { BACKEND_NAME } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import type { KernelArgs } from "./MaxPool.js";
 
 export const BATCH_NORM_TRAINING = "PocketflowBatchNormTraining";
@@ -32,7 +32,7 @@ export function pocketflowBatchNormTraining(args: KernelArgs<BatchNormTrainingIn
   const channels = channelsOf(inputs.x);
   const { y, mean, variance } = runKernelOp(batchNormTrainingOp(values(inputs.x), channels, {
     gamma: values(inputs.gamma), beta: values(inputs.beta), varianceEpsilon: attrs.varianceEpsilon,
-  }));
+  }, outputArray(backend, util.sizeFromShape(inputs.x.shape))));
   return [makeTensor(backend, inputs.x.shape, y), makeTensor(backend, [channels], mean), makeTensor(backend, [channels], variance)];
 }
 

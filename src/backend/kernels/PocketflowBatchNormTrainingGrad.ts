@@ -2,11 +2,11 @@
 // Inputs x, dy (x's shape), the forward's mean and variance [C], gamma [C], and the gradients
 // that reached the forward's mean and variance outputs, dmean and dvariance [C]; attribute
 // varianceEpsilon; outputs dx (x's shape), dgamma [C], dbeta [C].
-import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core";
+import { util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { batchNormTrainingGradOp } from "../../kernels/batchnorm.js";
 import { BACKEND_NAME } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import type { KernelArgs } from "./MaxPool.js";
 import { channelsOf, type BatchNormTrainingAttrs } from "./PocketflowBatchNormTraining.js";
 
@@ -29,7 +29,7 @@ export function pocketflowBatchNormTrainingGrad(args: KernelArgs<BatchNormTraini
   const { dx, dgamma, dbeta } = runKernelOp(batchNormTrainingGradOp(values(inputs.x), values(inputs.dy), channels, {
     mean: values(inputs.mean), variance: values(inputs.variance), gamma: values(inputs.gamma),
     dmean: values(inputs.dmean), dvariance: values(inputs.dvariance), varianceEpsilon: attrs.varianceEpsilon,
-  }));
+  }, outputArray(backend, util.sizeFromShape(inputs.x.shape))));
   return [makeTensor(backend, inputs.x.shape, dx), makeTensor(backend, [channels], dgamma), makeTensor(backend, [channels], dbeta)];
 }
 

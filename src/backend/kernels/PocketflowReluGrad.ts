@@ -6,7 +6,7 @@ import type { KernelConfig, KernelFunc, TensorInfo } from "@tensorflow/tfjs-core
 import { reluGradOp } from "../../kernels/elementwise.js";
 import { BACKEND_NAME } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import type { KernelArgs } from "./MaxPool.js";
 
 export const RELU_GRAD = "PocketflowReluGrad";
@@ -20,7 +20,7 @@ export function pocketflowReluGrad(args: KernelArgs<ReluGradInputs, Record<strin
   const { inputs, backend } = args;
   const dy = float32Values(backend, inputs.dy, RELU_GRAD);
   const x = float32Values(backend, inputs.x, RELU_GRAD);
-  return makeTensor(backend, inputs.dy.shape, runKernelOp(reluGradOp(dy, x)));
+  return makeTensor(backend, inputs.dy.shape, runKernelOp(reluGradOp(dy, x, outputArray(backend, dy.length))));
 }
 
 export const reluGradConfig: KernelConfig = {

@@ -5,7 +5,7 @@ import { Relu, util, type KernelConfig, type KernelFunc, type NamedAttrMap, type
 import { unaryOp, type UnaryOp } from "../../kernels/elementwise.js";
 import { BACKEND_NAME } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 
 import { allFloat32, onCpu, type KernelArgs } from "./MaxPool.js";
 
@@ -14,7 +14,8 @@ export function runUnary(name: string, op: UnaryOp, args: KernelArgs<UnaryInputs
   const x = args.inputs.x as TensorInfo;
   if (!allFloat32(x)) return onCpu(name, args);
   if (util.sizeFromShape(x.shape) === 0) return makeTensor(args.backend, x.shape, new Float32Array(0));
-  return makeTensor(args.backend, x.shape, runKernelOp(unaryOp(op, float32Values(args.backend, x, name), alpha)));
+  const out = outputArray(args.backend, util.sizeFromShape(x.shape));
+  return makeTensor(args.backend, x.shape, runKernelOp(unaryOp(op, float32Values(args.backend, x, name), alpha, out)));
 }
 
 /** The config of a unary kernel computing `op` on our kernels. */
