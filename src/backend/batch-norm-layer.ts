@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { BACKEND_NAME } from "./backend.js";
 import { fusedBatchNormTraining } from "./batch-norm-training.js";
+import { MOVING_AVERAGE } from "./kernels/PocketflowMovingAverage.js";
 
 type BatchNormalizationArgs = NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]>;
 type StandardBatchNormalization = ReturnType<typeof tfl.layers.batchNormalization>;
@@ -30,12 +31,18 @@ interface BatchNormalizationFields {
 const Standard = tf.serialization.SerializationMap.getMap().classNameMap.BatchNormalization[0] as unknown as
   new (args?: BatchNormalizationArgs) => StandardBatchNormalization;
 
-/** moving ← moving - (moving - value)·(1 - momentum): tfjs-layers' update, op for op. */
+/**
+ * moving ← moving - (moving - value)·(1 - momentum): tfjs-layers' update, op for op, or as one
+ * kernel with the same roundings on our backend (PocketflowMovingAverage).
+ */
 function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, momentum: number): void {
   tf.tidy(() => {
     const decay = 1 - momentum;
     const origValue = variable.read();
-    variable.write(tf.sub(origValue, tf.mul(tf.sub(origValue, value), decay)));
+    const fused = tf.getBackend() === BACKEND_NAME && origValue.dtype === "float32" && value.dtype === "float32" && tf.util.arraysEqual(origValue.shape, value.shape);
+    variable.write(fused
+      ? tf.engine().runKernel(MOVING_AVERAGE, { moving: origValue, value }, { decay }) as tf.Tensor
+      : tf.sub(origValue, tf.mul(tf.sub(origValue, value), decay)));
   });
 }
 

@@ -15,6 +15,7 @@ import { batchNormTrainingConfig } from "./kernels/PocketflowBatchNormTraining.j
 import { batchNormTrainingGradientConfig } from "./kernels/PocketflowBatchNormTraining_grad.js";
 import { batchNormTrainingGradConfig } from "./kernels/PocketflowBatchNormTrainingGrad.js";
 import { adamConfig } from "./kernels/PocketflowAdam.js";
+import { movingAverageConfig } from "./kernels/PocketflowMovingAverage.js";
 import { reluGradConfig } from "./kernels/PocketflowReluGrad.js";
 import { sgdMomentumConfig } from "./kernels/PocketflowSgdMomentum.js";
 import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.js";
@@ -26,6 +27,7 @@ import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.
 export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
   batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS, ...ELEMENTWISE_KERNELS, ...POOLING_KERNELS,
   batchNormTrainingConfig, batchNormTrainingGradConfig, reluGradConfig, sgdMomentumConfig, adamConfig,
+  movingAverageConfig,
 ];
 
 /**

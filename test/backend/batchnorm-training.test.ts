@@ -200,11 +200,25 @@ describe("training a conv-bn-relu model", () => {
   it("a step runs the fused kernels forward and backward on ours, tfjs's batch norm otherwise", async () => {
     const graph = convBnReluGraph();
     const fused = (await train(graph, OURS, true, 1)).kernels;
-    expect(fused.has("PocketflowBatchNormTraining") && fused.has("PocketflowBatchNormTrainingGrad")).toBe(true);
+    expect(fused.has("PocketflowBatchNormTraining") && fused.has("PocketflowBatchNormTrainingGrad") && fused.has("PocketflowMovingAverage")).toBe(true);
     expect(fused.has("FusedBatchNorm")).toBe(false);
     for (const [backend, flag] of [[OURS, false], ["cpu", true]] as const) {
       const standard = (await train(graph, backend, flag, 1)).kernels;
       expect(standard.has("FusedBatchNorm") && !standard.has("PocketflowBatchNormTraining"), `${backend} fused=${flag}`).toBe(true);
+    }
+  });
+});
+
+describe("PocketflowMovingAverage", () => {
+  it("gives tfjs-layers' moving − (moving − value)·decay of the ops on cpu bit for bit ([16], [37], [64]; momentum 0.9, 0.99, 0.1)", async () => {
+    for (const c of [16, 37, 64]) {
+      for (const momentum of [0.9, 0.99, 0.1]) {
+        const [moving, value] = [seededValues(c, c), seededValues(c, c + 1).map((v) => 3 * v)];
+        const decay = 1 - momentum;
+        const [expected] = await runOn("cpu", () => tf.sub(tf.tensor1d(moving), tf.mul(tf.sub(tf.tensor1d(moving), tf.tensor1d(value)), decay)));
+        const [actual] = await runOn(OURS, () => tf.engine().runKernel("PocketflowMovingAverage", { moving: tf.tensor1d(moving), value: tf.tensor1d(value) }, { decay }) as tf.Tensor);
+        expect(Array.from(actual), `[${c}] momentum ${momentum}`).toEqual(Array.from(expected));
+      }
     }
   });
 });
