@@ -17,6 +17,7 @@ export * from "./kernels/conv-geometry.js";
 export * from "./kernels/im2col.js";
 export * from "./kernels/requantize.js";
 export * from "./kernels/batchnorm.js";
+export { sgdMomentum as sgdMomentumUpdate, adam as adamUpdate, sgdMomentumOp, adamOp, type SgdMomentumParams, type AdamParams } from "./kernels/optimizers.js";
 export * as reference from "./kernels/reference.js";
 
 // Training on tfjs: our backend and the backend choice.
