@@ -1,12 +1,10 @@
 // `pocketflow eval`: accuracy and loss of a model directory on a dataset's test split, with the
 // normalization the model was trained with (from its pocketflow.json).
-import { setBackendThreads } from "../backend/executor.js";
-import { BACKEND_NAME } from "../backend/backend.js";
 import type { Normalization } from "../data/batches.js";
 import { DATASET_NAMES, loadDataset } from "../data/registry.js";
 import { loadModel } from "../io/model-dir.js";
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from "../train/backend-select.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
+import { activateBackend, BACKEND_OPTIONS, JSON_OPTION } from "./backend-options.js";
 import { optionsHelp, parseOptions, requireOptions, UsageError, type OptionSpec } from "./args.js";
 import type { CommandIO } from "./train.js";
 
@@ -16,9 +14,8 @@ export const EVAL_OPTIONS: OptionSpec[] = [
   { name: "data-dir", kind: "string", help: "directory of the dataset's files" },
   { name: "split", kind: "string", choices: ["test", "train"], help: "which split", defaultText: "test" },
   { name: "batch-size", kind: "integer", min: 1, help: "images per batch", defaultText: "256" },
-  { name: "backend", kind: "string", choices: BACKEND_CHOICES, help: "tfjs backend" },
-  { name: "threads", kind: "integer", min: 1, help: "threads of the pocketflow backend" },
-  { name: "json", kind: "flag", help: "print one JSON summary object as the last stdout line" },
+  ...BACKEND_OPTIONS,
+  JSON_OPTION,
 ];
 
 export const EVAL_USAGE = `Usage: pocketflow eval --model DIR [--dataset DATASET] [options]
@@ -34,8 +31,7 @@ export async function evalCommand(argv: readonly string[], io: CommandIO): Promi
   const o = parseOptions("pocketflow eval", argv, EVAL_OPTIONS);
   requireOptions("pocketflow eval", o, ["model"]);
   const directory = o.model as string;
-  const backend = await selectBackend({ backend: o.backend as BackendChoice | undefined });
-  if (o.threads !== undefined && backend === BACKEND_NAME) setBackendThreads(o.threads as number);
+  const backend = await activateBackend(o);
   const { graph, sidecar } = await loadModel(directory);
   const preprocessing = (sidecar?.preprocessing ?? {}) as Preprocessing;
   const datasetName = (o.dataset as string | undefined) ?? preprocessing.dataset;

@@ -5,12 +5,13 @@ import { join } from "node:path";
 import { graphCost } from "../graph/cost.js";
 import { loadModel } from "../io/model-dir.js";
 import { selectBackend } from "../train/backend-select.js";
+import { JSON_OPTION } from "./backend-options.js";
 import { optionsHelp, parseOptions, requireOptions, type OptionSpec } from "./args.js";
 import type { CommandIO } from "./train.js";
 
 export const INFO_OPTIONS: OptionSpec[] = [
   { name: "model", kind: "string", help: "model directory (model.json + pocketflow.json)" },
-  { name: "json", kind: "flag", help: "print one JSON summary object as the last stdout line" },
+  JSON_OPTION,
 ];
 
 export const INFO_USAGE = `Usage: pocketflow info --model DIR [--json]

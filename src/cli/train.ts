@@ -3,8 +3,6 @@
 // that `--resume` continues a killed run where its last checkpoint left it.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { BACKEND_NAME } from "../backend/backend.js";
-import { setBackendThreads } from "../backend/executor.js";
 import { computeNormalization } from "../data/batches.js";
 import { sampleCount, splitValidation } from "../data/dataset.js";
 import { DATASET_NAMES, DEFAULT_AUGMENTATION, loadDataset, type DatasetName } from "../data/registry.js";
@@ -13,10 +11,10 @@ import { appendHistory, newSidecar, saveModel } from "../io/model-dir.js";
 import type { Graph } from "../graph/ir.js";
 import { FullPrecLearner } from "../learners/full-prec.js";
 import { createNet, NET_NAMES, type NetName } from "../nets/zoo.js";
-import { BACKEND_CHOICES, selectBackend, type BackendChoice } from "../train/backend-select.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
 import { defaultRecipe } from "../train/recipes.js";
 import type { LearningRateSchedule } from "../train/schedule.js";
+import { activateBackend, BACKEND_OPTIONS, JSON_OPTION } from "./backend-options.js";
 import { optionsHelp, parseOptions, requireOptions, type OptionSpec, type ParsedOptions } from "./args.js";
 import { ProgressReporter } from "./progress.js";
 
@@ -44,9 +42,8 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
   { name: "max-steps", kind: "integer", min: 1, help: "stop after this many steps (smoke runs)" },
   { name: "resume", kind: "flag", help: "continue from the checkpoint in --out if there is one" },
   { name: "checkpoint-every", kind: "integer", min: 1, help: "also checkpoint every N steps", defaultText: "every epoch end" },
-  { name: "backend", kind: "string", choices: BACKEND_CHOICES, help: "tfjs backend", defaultText: "tensorflow-gpu, tensorflow, then pocketflow" },
-  { name: "threads", kind: "integer", min: 1, help: "threads of the pocketflow backend", defaultText: "1" },
-  { name: "json", kind: "flag", help: "print one JSON summary object as the last stdout line" },
+  ...BACKEND_OPTIONS,
+  JSON_OPTION,
 ];
 
 export const TRAIN_USAGE = `Usage: pocketflow train --net NET --dataset DATASET --out DIR [options]
@@ -57,8 +54,7 @@ sidecar (normalization, history). Progress goes to stderr.
 ${optionsHelp(TRAIN_OPTIONS)}`;
 
 function scheduleFrom(o: ParsedOptions, kind: string, learningRate: number, epochs: number): LearningRateSchedule {
-  if (kind === "constant") return { kind, learningRate };
-  if (kind === "cosine") return { kind, learningRate };
+  if (kind === "constant" || kind === "cosine") return { kind, learningRate };
   const text = o["lr-boundaries"] as string | undefined;
   const boundaryEpochs = text === undefined ? [Math.round(epochs * 0.5), Math.round(epochs * 0.75)].filter((e, i, all) => e > 0 && all.indexOf(e) === i) : text.split(",").map(Number);
   return { kind: "piecewise", learningRate, boundaryEpochs, decay: (o["lr-decay"] as number | undefined) ?? 0.1 };
@@ -93,8 +89,7 @@ export async function trainCommand(argv: readonly string[], io: CommandIO): Prom
   const net = o.net as NetName;
   const datasetName = o.dataset as DatasetName;
   const out = o.out as string;
-  const backend = await selectBackend({ backend: o.backend as BackendChoice | undefined });
-  if (o.threads !== undefined && backend === BACKEND_NAME) setBackendThreads(o.threads as number);
+  const backend = await activateBackend(o);
 
   const data = loadDataset(datasetName, o["data-dir"] as string | undefined);
   const options = trainOptionsFrom(o, net);

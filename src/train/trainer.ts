@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { batches, type Augmentation, type Batch, type Normalization } from "../data/batches.js";
 import { sampleCount, type Dataset } from "../data/dataset.js";
-import { writeCheckpoint, type Checkpoint, type EpochMetrics } from "./checkpoint.js";
+import { CHECKPOINT_FORMAT, writeCheckpoint, type Checkpoint, type EpochMetrics } from "./checkpoint.js";
 import { evaluate, modelForward, type Forward } from "./evaluate.js";
 import { checkDistillation, countCorrect, crossEntropy, distillationLoss, type DistillationOptions } from "./losses.js";
 import { Optimizer, type OptimizerConfig, type Parameter } from "./optimizers.js";
@@ -219,7 +219,7 @@ async function saveCheckpoint(run: Run, state: RunState): Promise<void> {
     values: Float32Array.from(weight.read().dataSync() as Float32Array),
   }));
   await writeCheckpoint(file, {
-    format: 1,
+    format: CHECKPOINT_FORMAT,
     fingerprint: run.fingerprint,
     globalStep: state.globalStep,
     weights,
@@ -253,10 +253,9 @@ async function runEpoch(run: Run, train: Dataset, state: RunState, epoch: number
     batchSize: options.batchSize, shuffle: true, seed, normalization: options.normalization,
     augmentation: options.augmentation, keepPartial: false, startBatch,
   });
-  let learningRate = learningRateAt(run.schedule, state.globalStep / stepsPerEpoch, options.epochs);
   for (const batch of epochBatches) {
     const started = performance.now();
-    learningRate = learningRateAt(run.schedule, state.globalStep / stepsPerEpoch, options.epochs);
+    const learningRate = learningRateAt(run.schedule, state.globalStep / stepsPerEpoch, options.epochs);
     const { loss, correct, gradients } = computeGradients(run, batch, train.imageShape);
     applyGradients(run, gradients, learningRate, state.globalStep);
     state.globalStep += 1;
