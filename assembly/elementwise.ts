@@ -307,6 +307,61 @@ export function ew_relu_grad_f32(dy: usize, x: usize, out: usize, start: i32, en
   sameRun<ReluGrad>(dy + off, x + off, out + off, end - start);
 }
 
+/**
+ * out[i] = min(max(x[i], lo), hi) for i in [start, end), as tfjs's ClipByValue computes it:
+ * x > hi gives hi, x < lo gives lo, anything else (NaN, -0 with lo = 0) stays x. The pseudo
+ * min/max instructions are exactly those comparisons.
+ */
+export function ew_clip_f32(x: usize, lo: f32, hi: f32, out: usize, start: i32, end: i32): void {
+  const off = <usize>start << 2;
+  const n = end - start;
+  x += off;
+  out += off;
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  let i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.pmin(f32x4.pmax(v128.load(x + o), vlo), vhi));
+    v128.store(out + o, f32x4.pmin(f32x4.pmax(v128.load(x + o, 16), vlo), vhi), 16);
+  }
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(out + o, f32x4.pmin(f32x4.pmax(v128.load(x + o), vlo), vhi));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, v > hi ? hi : v < lo ? lo : v);
+  }
+}
+
+/**
+ * out[i] = dy[i] where lo <= x[i] <= hi, else 0, for i in [start, end): ClipByValue's gradient
+ * in one pass (tfjs: greaterEqual, lessEqual, logicalAnd, zerosLike and where). NaN x gives 0.
+ */
+export function ew_clip_grad_f32(dy: usize, x: usize, lo: f32, hi: f32, out: usize, start: i32, end: i32): void {
+  const off = <usize>start << 2;
+  const n = end - start;
+  dy += off;
+  x += off;
+  out += off;
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const inside = v128.and(f32x4.ge(v, vlo), f32x4.le(v, vhi));
+    v128.store(out + o, v128.and(v128.load(dy + o), inside));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, v >= lo && v <= hi ? load<f32>(dy + o) : 0);
+  }
+}
+
 // @ts-ignore: decorator
 @inline
 function unaryRun<O>(x: usize, alpha: f32, out: usize, n: i32): void {

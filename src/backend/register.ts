@@ -19,6 +19,9 @@ import { movingAverageConfig } from "./kernels/PocketflowMovingAverage.js";
 import { reluGradConfig } from "./kernels/PocketflowReluGrad.js";
 import { sgdMomentumConfig } from "./kernels/PocketflowSgdMomentum.js";
 import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.js";
+import { clipByValueConfig } from "./kernels/ClipByValue.js";
+import { clipGradGradientConfig, clipByValueGradientConfig } from "./kernels/ClipByValue_grad.js";
+import { clipGradConfig } from "./kernels/PocketflowClipGrad.js";
 
 /**
  * The kernels we replace, one file each under kernels/, named as the tfjs kernel, and our own
@@ -27,14 +30,16 @@ import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.
 export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
   batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS, ...ELEMENTWISE_KERNELS, ...POOLING_KERNELS,
   batchNormTrainingConfig, batchNormTrainingGradConfig, reluGradConfig, sgdMomentumConfig, adamConfig,
-  movingAverageConfig,
+  movingAverageConfig, clipByValueConfig, clipGradConfig,
 ];
 
 /**
- * Gradients of our own kernels, and Relu's, which replaces tfjs's for every backend (the
- * registry has no per-backend gradients) and computes as tfjs's does away from ours.
+ * Gradients of our own kernels, and Relu's and ClipByValue's, which replace tfjs's for every
+ * backend (the registry has no per-backend gradients) and compute as tfjs's do away from ours.
  */
-export const POCKETFLOW_GRADIENTS: tf.GradConfig[] = [batchNormTrainingGradientConfig, reluGradientConfig, reluGradGradientConfig];
+export const POCKETFLOW_GRADIENTS: tf.GradConfig[] = [
+  batchNormTrainingGradientConfig, reluGradientConfig, reluGradGradientConfig, clipByValueGradientConfig, clipGradGradientConfig,
+];
 
 /** cpu kernels that share their input by its data id (counted references), never by its array. */
 const SHARING_BY_ID = new Set(["Identity", "Reshape"]);

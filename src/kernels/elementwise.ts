@@ -141,6 +141,31 @@ export function reluGradOp(dy: Float32Array, x: Float32Array, out?: Float32Array
     elementRanges(dy.length, parts).map(([i0, i1]): KernelCall => ["ew_relu_grad_f32", [pdy, px, pout, i0, i1]]));
 }
 
+function checkClipRange(where: string, lo: number, hi: number): void {
+  if (!(lo <= hi)) fail(where, `the range must have lo <= hi, but got [${lo}, ${hi}]`);
+}
+
+/** out[i] = x[i] clipped to [lo, hi] as tfjs's ClipByValue does (NaN stays NaN). */
+export function clipOp(x: Float32Array, lo: number, hi: number, out?: Float32Array): OperationBuilder<Float32Array> {
+  const where = "clip";
+  checkLength(where, x.length);
+  checkClipRange(where, lo, hi);
+  const target = checkOut(where, out, x.length);
+  return elementwise([x], target, x.length * NS_PER_ELEMENT, ([px], pout, parts) =>
+    elementRanges(x.length, parts).map(([i0, i1]): KernelCall => ["ew_clip_f32", [px, lo, hi, pout, i0, i1]]));
+}
+
+/** out[i] = dy[i] where lo <= x[i] <= hi, else 0 (ClipByValue's gradient; NaN x gives 0). */
+export function clipGradOp(dy: Float32Array, x: Float32Array, lo: number, hi: number, out?: Float32Array): OperationBuilder<Float32Array> {
+  const where = "clipGrad";
+  checkLength(where, dy.length);
+  checkClipRange(where, lo, hi);
+  if (x.length !== dy.length) fail(where, `dy and x must have the same length, but have ${dy.length} and ${x.length}`);
+  const target = checkOut(where, out, dy.length);
+  return elementwise([dy, x], target, dy.length * NS_PER_ELEMENT, ([pdy, px], pout, parts) =>
+    elementRanges(dy.length, parts).map(([i0, i1]): KernelCall => ["ew_clip_grad_f32", [pdy, px, lo, hi, pout, i0, i1]]));
+}
+
 /** Which way a [rows, cols] matrix is summed: over its rows (out [cols]), its columns (out [rows]) or all of it (out [1]). */
 export type SumAxis = "rows" | "columns" | "all";
 
@@ -267,3 +292,10 @@ export const sumMiddle = (x: Float32Array, blocks: number, rows: number, cols: n
 
 /** Relu's gradient dy·step(x), on this thread. */
 export const reluGrad = (dy: Float32Array, x: Float32Array, out?: Float32Array): Float32Array => runInline(kernels(), reluGradOp(dy, x, out));
+
+/** x clipped to [lo, hi], on this thread. */
+export const clip = (x: Float32Array, lo: number, hi: number, out?: Float32Array): Float32Array => runInline(kernels(), clipOp(x, lo, hi, out));
+
+/** ClipByValue's gradient, on this thread. */
+export const clipGrad = (dy: Float32Array, x: Float32Array, lo: number, hi: number, out?: Float32Array): Float32Array =>
+  runInline(kernels(), clipGradOp(dy, x, lo, hi, out));

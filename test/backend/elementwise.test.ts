@@ -161,6 +161,49 @@ describe("relu's gradient (PocketflowReluGrad on ours) matches cpu", () => {
   });
 });
 
+describe("ClipByValue and its gradient (PocketflowClipGrad on ours) match cpu", () => {
+  const RANGES: Array<[number, number]> = [[0, 6], [-0.5, 0.75], [-2, -1]];
+  it("forward and gradient, odd shapes, with values on the bounds", async () => {
+    for (const shape of [[7], [3, 37], [2, 9, 9, 16]]) {
+      for (const [lo, hi] of RANGES) {
+        const x = (): tf.Tensor => tf.concat([t(shape, 61, 8).reshape([-1]), tf.tensor1d([lo, hi, lo, hi, 0])]);
+        const probe = (): tf.Tensor => t([size(shape) + 5], 62);
+        expect(await errorAgainstCpu(() => tf.clipByValue(x(), lo, hi)), `[${shape}] [${lo}, ${hi}] forward`).toBe(0);
+        const first = await errorAgainstCpu(() => tf.grad((v) => tf.sum(tf.mul(tf.clipByValue(v, lo, hi), probe())))(x()));
+        expect(first, `[${shape}] [${lo}, ${hi}] first order`).toBe(0);
+      }
+    }
+  });
+  it("second order on ours (tfjs's own gradient is not differentiable): d/dx sum(p · d/dx sum(clip(x)²)) = 2p where lo <= x <= hi", async () => {
+    await tf.setBackend(OURS);
+    const [lo, hi] = [-0.5, 0.75];
+    const x = tf.concat([t([3, 37], 64, 2).reshape([-1]), tf.tensor1d([lo, hi, 0])]);
+    const p = t([114], 65);
+    const second = tf.grad((v) => tf.sum(tf.mul(tf.grad((w) => tf.sum(tf.square(tf.clipByValue(w, lo, hi))))(v), p)))(x);
+    const [xs, ps] = [await x.data(), await p.data()];
+    const expected = Array.from(ps, (pi, i) => (xs[i] >= lo && xs[i] <= hi ? Math.fround(2 * pi) : 0));
+    expect(Array.from(await second.data())).toEqual(expected);
+    expect(expected.filter((v) => v === 0).length).toBeGreaterThan(10);
+  });
+  it("int32 inputs go to the cpu kernel", async () => {
+    await tf.setBackend(OURS);
+    const clipped = tf.clipByValue(tf.tensor1d([-3, 2, 9], "int32"), 0, 6);
+    expect(clipped.dtype).toBe("int32");
+    expect(Array.from(await clipped.data())).toEqual([0, 2, 6]);
+  });
+  it("runs as one ClipByValue and one PocketflowClipGrad kernel on ours, and as five kernels on cpu", async () => {
+    const kernelsOf = async (backend: string): Promise<string[]> => {
+      await tf.setBackend(backend);
+      const info = await tf.profile(() => tf.grad((v) => tf.sum(tf.clipByValue(v, 0, 6)))(t([4, 9], 63, 8)));
+      return info.kernels.map((k) => k.name);
+    };
+    const ours = await kernelsOf(OURS);
+    expect(ours).toContain("PocketflowClipGrad");
+    expect(ours).not.toContain("LogicalAnd");
+    expect(await kernelsOf("cpu")).toContain("LogicalAnd");
+  });
+});
+
 describe("gradients through batch norm and dense layers match cpu", () => {
   it("tf.grads through tf.moments and tf.batchNorm (training-mode batch norm, ResNet shapes)", async () => {
     const err = await errorAgainstCpu(() => {

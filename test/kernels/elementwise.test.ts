@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { kernels } from "../../src/kernels/core.js";
 import {
-  binary, binaryBlockRow, binaryBlockRowOp, binaryOp, binaryRow, binaryRowOp, binaryScalar, binaryScalarOp, reluGrad, reluGradOp, sum,
+  binary, binaryBlockRow, binaryBlockRowOp, binaryOp, binaryRow, binaryRowOp, binaryScalar, binaryScalarOp, clip, clipGrad, clipGradOp, clipOp, reluGrad, reluGradOp, sum,
   sumMiddle, sumMiddleOp, sumOp, unary, unaryOp,
   type BinaryOp, type SumAxis, type UnaryOp,
 } from "../../src/kernels/elementwise.js";
 import { runInline } from "../../src/kernels/operation.js";
 import {
-  binaryBlockRowRef, binaryRef, binaryRowRef, binaryScalarOpRef, reluGradRef, sumMiddleRef, sumRef, unaryRef,
+  binaryBlockRowRef, binaryRef, binaryRowRef, binaryScalarOpRef, clipGradRef, clipRef, reluGradRef, sumMiddleRef, sumRef, unaryRef,
 } from "../../src/kernels/reference.js";
 import { ODD_LENGTHS, randomFloats } from "./random.js";
 import { maxRelativeError } from "../relative-error.js";
@@ -126,6 +126,33 @@ describe("relu's gradient kernel matches the reference bit for bit", () => {
     expect(Object.is(out[0], -0)).toBe(true);
     expect(Array.from(out)).toEqual([-0, 0, -1, NaN, 7]);
     expect(() => reluGrad(new Float32Array(3), new Float32Array(4))).toThrow(/same length/);
+  });
+});
+
+describe("ClipByValue's kernel and its gradient match the reference bit for bit", () => {
+  const ranges: Array<[number, number]> = [[0, 6], [-1.5, 2.25], [-0.1, 0.1], [3, 3], [-Infinity, 0]];
+  it("odd lengths with zeros, NaNs, infinities and the bounds themselves, inline and split", () => {
+    for (const [lo, hi] of ranges) {
+      for (const n of ODD_LENGTHS) {
+        const x = values(n, n + 21);
+        for (let i = 0; i < n; i += 13) x[i] = i % 2 === 0 ? lo : hi;
+        const dy = values(n, n + 22);
+        const expected = clipRef(x, lo, hi);
+        expect(mismatches(clip(x, lo, hi), expected), `[${lo}, ${hi}] n ${n}`).toEqual([]);
+        expect(mismatches(runInline(kernels(), clipOp(x, lo, hi), 3), expected), `[${lo}, ${hi}] n ${n}`).toEqual([]);
+        const expectedGrad = clipGradRef(dy, x, lo, hi);
+        expect(mismatches(clipGrad(dy, x, lo, hi), expectedGrad), `[${lo}, ${hi}] n ${n}`).toEqual([]);
+        expect(mismatches(runInline(kernels(), clipGradOp(dy, x, lo, hi), 3), expectedGrad), `[${lo}, ${hi}] n ${n}`).toEqual([]);
+      }
+    }
+  });
+  it("keeps -0 and NaN as tfjs does, passes dy on the bounds, and refuses lo > hi", () => {
+    const out = clip(Float32Array.of(-0, NaN, -3, 9, 0, 6, 2.5, -0, NaN, 7), 0, 6);
+    expect(out.slice(0, 8).map((v) => (Object.is(v, -0) ? 1 : 0))).toEqual(Float32Array.of(1, 0, 0, 0, 0, 0, 0, 1));
+    expect(Array.from(out)).toEqual([-0, NaN, 0, 6, 0, 6, 2.5, -0, NaN, 6]);
+    expect(Array.from(clipGrad(Float32Array.of(1, 2, 3, 4, 5, 6, 7), Float32Array.of(0, 6, -1, 6.5, NaN, 3, -0), 0, 6))).toEqual([1, 2, 0, 0, 0, 6, 7]);
+    expect(() => clip(new Float32Array(3), 1, 0)).toThrow(/lo <= hi/);
+    expect(() => clipGrad(new Float32Array(3), new Float32Array(4), 0, 6)).toThrow(/same length/);
   });
 });
 

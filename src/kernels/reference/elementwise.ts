@@ -72,6 +72,18 @@ export function reluGradRef(dy: Float32Array, x: Float32Array): Float32Array {
   return dy.map((d, i) => binaryScalarRef("mul", d, unaryScalarRef("step", x[i])));
 }
 
+/** x clipped to [lo, hi] as tfjs's cpu ClipByValue writes it: hi above, lo below, x otherwise (NaN, -0). */
+export function clipRef(x: Float32Array, lo: number, hi: number): Float32Array {
+  const [l, h] = [f(lo), f(hi)];
+  return x.map((v) => (v > h ? h : v < l ? l : v));
+}
+
+/** ClipByValue's gradient as tfjs composes it: where(x >= lo and x <= hi, dy, 0). */
+export function clipGradRef(dy: Float32Array, x: Float32Array, lo: number, hi: number): Float32Array {
+  const [l, h] = [f(lo), f(hi)];
+  return dy.map((d, i) => (x[i] >= l && x[i] <= h ? d : 0));
+}
+
 /** scale * the sums of a [rows, cols] matrix over its rows ([cols]), its columns ([rows]) or all of it ([1]). */
 export function sumRef(x: Float32Array, rows: number, cols: number, over: SumAxis, scale = 1): Float32Array {
   const out = new Float64Array(over === "rows" ? cols : over === "columns" ? rows : 1);
