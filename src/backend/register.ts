@@ -22,6 +22,7 @@ import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.
 import { clipByValueConfig } from "./kernels/ClipByValue.js";
 import { clipGradGradientConfig, clipByValueGradientConfig } from "./kernels/ClipByValue_grad.js";
 import { clipGradConfig } from "./kernels/PocketflowClipGrad.js";
+import { relu6GradientConfig } from "./kernels/Relu6_grad.js";
 
 /**
  * The kernels we replace, one file each under kernels/, named as the tfjs kernel, and our own
@@ -34,11 +35,12 @@ export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
 ];
 
 /**
- * Gradients of our own kernels, and Relu's and ClipByValue's, which replace tfjs's for every
+ * Gradients of our own kernels, and Relu's, Relu6's and ClipByValue's, which replace tfjs's for every
  * backend (the registry has no per-backend gradients) and compute as tfjs's do away from ours.
  */
 export const POCKETFLOW_GRADIENTS: tf.GradConfig[] = [
   batchNormTrainingGradientConfig, reluGradientConfig, reluGradGradientConfig, clipByValueGradientConfig, clipGradGradientConfig,
+  relu6GradientConfig,
 ];
 
 /** cpu kernels that share their input by its data id (counted references), never by its array. */

@@ -7,6 +7,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { weightsOf, type Graph, type GraphNode, type Weight } from "../graph/ir.js";
 import { inferShapes } from "../graph/shapes.js";
 import { pocketflowBatchNormalization } from "./batch-norm-layer.js";
+import { pocketflowReLU6 } from "./relu6-layer.js";
 
 type Layer = tfl.layers.Layer;
 type Tensor = tfl.SymbolicTensor;
@@ -74,7 +75,7 @@ function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: bo
     case "relu":
       return tfl.layers.reLU({ name });
     case "relu6":
-      return tfl.layers.reLU({ name, maxValue: 6 });
+      return pocketflowReLU6({ name });
     case "softmax":
       // An Activation layer, not tfjs's Softmax layer: it is what graphFromTfjs reads back.
       return tfl.layers.activation({ name, activation: "softmax" });
