@@ -16,3 +16,4 @@ export * from "./pooling";
 export * from "./elementwise";
 export * from "./batchnorm";
 export * from "./optimizers";
+export * from "./conv2d";

@@ -230,17 +230,29 @@ export function conv2dForwardOp(
     const px = staging.input(x);
     const pw = staging.input(w);
     const pout = staging.output(target);
-    const chunks = imageChunks(g, parts, chunking);
-    const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
     const packedB = staging.scratch(packedBBytes(k, n));
-    const packedA = staging.scratch(packedABytes(maxRows, k));
-    const cols = identity ? 0 : staging.scratch(maxRows * k * F32);
     const phases: KernelCall[][] = [];
     const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
     // the bias rides in the GEMM: Y starts as bias rows and the product is accumulated onto it
     const bias = perChannel(epilogue.bias, n);
     if (bias) fillRows(core.view(Float32Array, pout, target.length), bias);
     const activation = { ...epilogue, bias: undefined };
+    if (parts > 1 && g.batch >= parts) {
+      // one call per thread over its own images, each with its own cache-sized chunk scratch
+      const [perChunk] = imageChunks(g, 1, chunking);
+      const chunkImages = perChunk[1] - perChunk[0];
+      const chunkRows = chunkImages * pixels;
+      phases.push(packBCalls(pw, n, k, n, 0, packedB, parts));
+      phases.push(splitCount(g.batch, parts).map(([n0, n1]): KernelCall => {
+        const cols = identity ? 0 : staging.scratch(chunkRows * k * F32);
+        const packedA = staging.scratch(packedABytes(chunkRows, k));
+        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, identity ? 1 : 0, n0, n1, chunkImages, cols, packedA]];
+      }));
+    }
+    const chunks = phases.length > 0 ? [] : imageChunks(g, parts, chunking);
+    const maxRows = chunks.length > 0 ? (chunks[0][1] - chunks[0][0]) * pixels : 0;
+    const packedA = chunks.length > 0 ? staging.scratch(packedABytes(maxRows, k)) : 0;
+    const cols = identity || chunks.length === 0 ? 0 : staging.scratch(maxRows * k * F32);
     chunks.forEach(([n0, n1], i) => {
       const rows = (n1 - n0) * pixels;
       const first = i === 0 ? packBCalls(pw, n, k, n, 0, packedB, parts) : [];

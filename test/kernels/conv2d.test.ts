@@ -90,6 +90,8 @@ describe("conv2d forward and gradients match the direct-loop references", () => 
 describe.each<Case>([
   { x: [5, 9, 7, 3], k: [3, 3], cout: 6, strides: 1, dilations: 1, padding: "same" },
   { x: [5, 7, 9, 8], k: [3, 3], cout: 6, strides: 1, dilations: 1, padding: "same" },
+  { x: [5, 6, 7, 8], k: [1, 1], cout: 6, strides: 1, dilations: 1, padding: "valid" },
+  { x: [4, 9, 9, 3], k: [3, 3], cout: 6, strides: 2, dilations: 1, padding: "same" },
 ])("conv2d chunking and pool splits", (c) => {
   const g = geometry(c);
   const x = randomFloats(c.x.reduce((p, d) => p * d), 1);

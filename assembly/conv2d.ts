@@ -1,0 +1,35 @@
+// A forward convolution over a range of images as one call, for the thread pool: each thread
+// takes its own images and runs im2col, A-packing and the GEMM chunk by chunk in its own
+// scratch, so a chunk stays in that core's cache and the threads meet at one barrier per
+// convolution instead of three per chunk. The filter is packed once beforehand (packedB).
+import { im2col_f32_nhwc } from "./im2col";
+import { gemm_f32_pack_a, gemm_f32_packed } from "./gemm";
+
+/**
+ * out rows of images [n0, n1) (+)= im2col(x) · W, chunkImages images at a time. `cols` holds
+ * im2col of one chunk (unused when `identity`: x's rows already are im2col's) and `packedA` its
+ * packed tiles. out is NHWC [N, OH, OW, n]; with `accumulate` the product is added to it.
+ */
+export function conv2d_forward_images_f32(
+  x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  padTop: i32, padLeft: i32, OH: i32, OW: i32,
+  packedB: usize, n: i32, out: usize, accumulate: i32, identity: i32,
+  n0: i32, n1: i32, chunkImages: i32, cols: usize, packedA: usize,
+): void {
+  const k = kh * kw * C;
+  const pixels = OH * OW;
+  const imageBytes = <usize>H * <usize>W * <usize>C * 4;
+  const outImageBytes = <usize>pixels * <usize>n * 4;
+  for (let i0 = n0; i0 < n1; i0 += chunkImages) {
+    const rows = (min(n1, i0 + chunkImages) - i0) * pixels;
+    const image = x + <usize>i0 * imageBytes;
+    let a = image;
+    if (identity == 0) {
+      im2col_f32_nhwc(image, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, rows, cols);
+      a = cols;
+    }
+    const tiles = (rows + 3) >> 2;
+    gemm_f32_pack_a(a, k, rows, k, false, packedA, 0, tiles);
+    gemm_f32_packed(packedA, packedB, out + <usize>i0 * outImageBytes, n, rows, n, k, 0, tiles, accumulate != 0);
+  }
+}

@@ -1,0 +1,41 @@
+// node dist/kernels-bench/thread-scaling.js [--reps 10]
+// How the synchronous kernel pool scales from 1 to 2 threads on the operations of a ResNet-20
+// training step: a square GEMM (pure compute), and the forward convolution and both of its
+// gradients at ResNet-20's widest layer (batch 128, 28x28x16, 3x3). Each operation alternates
+// between a 1-thread and a 2-thread pool (A B B A) so that both see the same machine moment;
+// prints the best time of each and their ratio. Writes nothing.
+import { gemmF32Op } from "../src/kernels/gemm.js";
+import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dForwardOp } from "../src/kernels/conv2d.js";
+import { convGeometry } from "../src/kernels/conv-geometry.js";
+import type { OperationBuilder } from "../src/kernels/operation.js";
+import { SyncKernelPool } from "../src/kernels/sync-pool.js";
+
+const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] || 10);
+const random = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
+
+function compare(name: string, make: () => OperationBuilder<unknown>, pools: [SyncKernelPool, SyncKernelPool]): void {
+  const best = [Infinity, Infinity];
+  for (const pool of pools) pool.run(make(), { forceSplit: true });
+  for (let r = 0; r < reps; r++) {
+    for (const which of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      const t0 = performance.now();
+      pools[which].run(make(), { forceSplit: true });
+      best[which] = Math.min(best[which], performance.now() - t0);
+    }
+  }
+  console.log(`${name.padEnd(44)} 1 thread ${best[0].toFixed(1).padStart(7)} ms   2 threads ${best[1].toFixed(1).padStart(7)} ms   speed-up ${(best[0] / best[1]).toFixed(2)}x`);
+}
+
+const pools: [SyncKernelPool, SyncKernelPool] = [new SyncKernelPool({ threads: 1 }), new SyncKernelPool({ threads: 2 })];
+const n = 512;
+const [a, b] = [random(n * n), random(n * n)];
+compare(`GEMM ${n}^3`, () => gemmF32Op(a, b, { m: n, n, k: n }), pools);
+
+const g = convGeometry([128, 28, 28, 16], 3, { padding: "same" });
+const x = random(128 * 28 * 28 * 16);
+const w = random(3 * 3 * 16 * 16);
+const dy = random(128 * 28 * 28 * 16);
+compare("conv 3x3 16->16, 128x28x28: forward", () => conv2dForwardOp(x, w, g, 16), pools);
+compare("conv 3x3 16->16, 128x28x28: input gradient", () => conv2dBackpropInputOp(dy, w, g, 16), pools);
+compare("conv 3x3 16->16, 128x28x28: filter gradient", () => conv2dBackpropFilterOp(x, dy, g, 16), pools);
+for (const pool of pools) pool.close();
