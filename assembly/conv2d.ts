@@ -3,7 +3,7 @@
 // scratch, so a chunk stays in that core's cache and the threads meet at one barrier per
 // convolution instead of three per chunk. The filter is packed once beforehand (packedB).
 import { im2col_f32_nhwc } from "./im2col";
-import { gemm_f32_pack_a, gemm_f32_packed } from "./gemm";
+import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed } from "./gemm";
 
 /**
  * out rows of images [n0, n1) (+)= im2col(x) · W, chunkImages images at a time. `cols` holds
@@ -31,5 +31,37 @@ export function conv2d_forward_images_f32(
     const tiles = (rows + 3) >> 2;
     gemm_f32_pack_a(a, k, rows, k, false, packedA, 0, tiles);
     gemm_f32_packed(packedA, packedB, out + <usize>i0 * outImageBytes, n, rows, n, k, 0, tiles, accumulate != 0);
+  }
+}
+
+/**
+ * dW (+)= im2col(x)ᵀ · dY over the images [n0, n1), chunkImages images at a time: the filter
+ * gradient's share of one thread, into its own `dw` [patchSize, n] (the caller adds the threads'
+ * shares). `cols` holds im2col of one chunk (unused when `identity`), `packedA` its transpose
+ * packed, `packedB` the chunk of dY packed. With `accumulate` the first chunk adds to dw too.
+ */
+export function conv2d_filter_grad_images_f32(
+  x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw_: i32,
+  padTop: i32, padLeft: i32, OH: i32, OW: i32,
+  dy: usize, n: i32, dw: usize, accumulate: i32, identity: i32,
+  n0: i32, n1: i32, chunkImages: i32, cols: usize, packedA: usize, packedB: usize,
+): void {
+  const m = kh * kw * C;
+  const pixels = OH * OW;
+  const imageBytes = <usize>H * <usize>W * <usize>C * 4;
+  const dyImageBytes = <usize>pixels * <usize>n * 4;
+  const tiles = (m + 3) >> 2;
+  const panels = (n + 7) >> 3;
+  for (let i0 = n0; i0 < n1; i0 += chunkImages) {
+    const rows = (min(n1, i0 + chunkImages) - i0) * pixels;
+    const image = x + <usize>i0 * imageBytes;
+    let a = image;
+    if (identity == 0) {
+      im2col_f32_nhwc(image, H, W, C, kh, kw, sh, sw, dh, dw_, padTop, padLeft, OH, OW, 0, rows, cols);
+      a = cols;
+    }
+    gemm_f32_pack_a(a, m, m, rows, true, packedA, 0, tiles);
+    gemm_f32_pack_b(dy + <usize>i0 * dyImageBytes, n, rows, n, false, packedB, 0, panels);
+    gemm_f32_packed(packedA, packedB, dw, n, m, n, rows, 0, tiles, accumulate != 0 || i0 > n0);
   }
 }

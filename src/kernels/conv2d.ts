@@ -31,6 +31,8 @@ const NS_PER_COL2IM_ELEMENT = 0.25;
  * (3 phases), so chunks are larger there. A single image is the smallest chunk.
  */
 const CHUNK_BYTES_INLINE = 2 ** 20;
+/** ew_binary_f32's code for addition (src/kernels/elementwise.ts). */
+const ADD = 0;
 const CHUNK_BYTES_POOL = 8 * 2 ** 20;
 
 /** Activations tfjs's fused ops support, all applied on the output after the GEMM. */
@@ -408,12 +410,26 @@ export function conv2dBackpropFilterOp(
     const px = staging.input(x);
     const pdy = staging.input(dy);
     const pout = staging.output(target);
-    const chunks = imageChunks(g, parts, chunking);
-    const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
-    const packedA = staging.scratch(packedABytes(m, maxRows));
-    const packedB = staging.scratch(packedBBytes(maxRows, n));
-    const cols = identity ? 0 : staging.scratch(maxRows * m * F32);
     const phases: KernelCall[][] = [];
+    if (parts > 1 && g.batch >= parts) {
+      // one call per thread over its own images into its own share of dW, then the shares added
+      const [perChunk] = imageChunks(g, 1, chunking);
+      const chunkImages = perChunk[1] - perChunk[0];
+      const chunkRows = chunkImages * pixels;
+      const shares = splitCount(g.batch, parts).map(([n0, n1], r) => ({ n0, n1, dw: r === 0 ? pout : staging.scratch(m * n * F32) }));
+      phases.push(shares.map(({ n0, n1, dw }): KernelCall => {
+        const cols = identity ? 0 : staging.scratch(chunkRows * m * F32);
+        const packedA = staging.scratch(packedABytes(m, chunkRows));
+        const packedB = staging.scratch(packedBBytes(chunkRows, n));
+        return ["conv2d_filter_grad_images_f32", [px, ...geometryArgs(g), pdy, n, dw, 0, identity ? 1 : 0, n0, n1, chunkImages, cols, packedA, packedB]];
+      }));
+      for (const { dw } of shares.slice(1)) phases.push([["ew_binary_f32", [ADD, pout, dw, pout, 0, m * n]]]);
+    }
+    const chunks = phases.length > 0 ? [] : imageChunks(g, parts, chunking);
+    const maxRows = chunks.length > 0 ? (chunks[0][1] - chunks[0][0]) * pixels : 0;
+    const packedA = chunks.length > 0 ? staging.scratch(packedABytes(m, maxRows)) : 0;
+    const packedB = chunks.length > 0 ? staging.scratch(packedBBytes(maxRows, n)) : 0;
+    const cols = identity || chunks.length === 0 ? 0 : staging.scratch(maxRows * m * F32);
     const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
     chunks.forEach(([n0, n1], i) => {
       const rows = (n1 - n0) * pixels;

@@ -103,13 +103,19 @@ describe.each<Case>([
   const imageBytes = g.outHeight * g.outWidth * g.patchSize * 4;
   for (const chunkBytes of [1, 2 * imageBytes, 2 ** 30]) {
     const path = backpropInputRunsAsConv(g, 6) ? "dx as a conv" : "dx by col2im";
-    it(`${label(c)} ${path}: chunks of ${chunkBytes} bytes, split in 3 parts, equal the unsplit run exactly`, () => {
-      const forward = (ch: ConvChunking) => conv2dForwardOp(x, w, g, 6, { bias: randomFloats(6, 4), activation: "relu" }, undefined, ch);
+    it(`${label(c)} ${path}: chunks of ${chunkBytes} bytes, split in 2 and 3 parts, equal the unsplit run (dW: adds the threads' shares)`, () => {
+      const bias = randomFloats(6, 4);
+      const forward = (ch: ConvChunking) => conv2dForwardOp(x, w, g, 6, { bias, activation: "relu" }, undefined, ch);
       const input = (ch: ConvChunking) => conv2dBackpropInputOp(dy, w, g, 6, undefined, ch);
       const filter = (ch: ConvChunking) => conv2dBackpropFilterOp(x, dy, g, 6, undefined, ch);
-      for (const build of [forward, input, filter]) {
-        expect(Array.from(run(build, chunkBytes, 3))).toEqual(Array.from(run(build, chunkBytes, 1)));
+      for (const parts of [2, 3]) {
+        for (const build of [forward, input]) {
+          expect(Array.from(run(build, chunkBytes, parts))).toEqual(Array.from(run(build, chunkBytes, 1)));
+        }
+        // each thread sums its own images' share of dW, so the order of the additions differs
+        expectClose(run(filter, chunkBytes, parts), conv2dBackpropFilterRef(x, dy, g, 6), g.rows);
       }
+      expectClose(run(forward, chunkBytes, 1), conv2dForwardRef(x, w, g, 6, { bias, activation: "relu" }), g.patchSize);
       expectClose(run(input, chunkBytes, 1), conv2dBackpropInputRef(dy, w, g, 6), g.patchSize * 6);
       expectClose(run(filter, chunkBytes, 1), conv2dBackpropFilterRef(x, dy, g, 6), g.rows);
     });

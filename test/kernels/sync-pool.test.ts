@@ -6,6 +6,11 @@ import type { OperationBuilder } from "../../src/kernels/operation.js";
 import { computeQuantParams, quantize, quantizeOp } from "../../src/kernels/quantize.js";
 import { SyncKernelPool } from "../../src/kernels/sync-pool.js";
 import { randomFloats } from "./random.js";
+import { conv2dBackpropFilterOp, conv2dForwardOp } from "../../src/kernels/conv2d.js";
+import { convGeometry } from "../../src/kernels/conv-geometry.js";
+import { conv2dBackpropFilterRef } from "../../src/kernels/reference.js";
+import { runInline } from "../../src/kernels/operation.js";
+import { maxRelativeError } from "../relative-error.js";
 
 const pool = new SyncKernelPool({ threads: 3 });
 afterAll(() => pool.close());
@@ -17,6 +22,20 @@ describe("SyncKernelPool", () => {
     const b = randomFloats(k * n, 2);
     for (let round = 0; round < 3; round++) {
       expect(Array.from(pool.run(gemmF32Op(a, b, { m, n, k }), { forceSplit: true }))).toEqual(Array.from(gemmF32(a, b, { m, n, k })));
+    }
+  });
+
+  it("splits convolutions by images on real threads: forward as the inline run, dW within 1e-4 of the reference", () => {
+    const g = convGeometry([7, 11, 9, 5], 3, { padding: "same", strides: 2 });
+    const x = randomFloats(7 * 11 * 9 * 5, 11);
+    const w = randomFloats(g.patchSize * 6, 12);
+    const dy = randomFloats(g.rows * 6, 13);
+    const bias = randomFloats(6, 14);
+    for (const chunking of [{ chunkBytes: 1 }, {}]) {
+      const forward = () => conv2dForwardOp(x, w, g, 6, { bias, activation: "relu6" }, undefined, chunking);
+      expect(Array.from(pool.run(forward(), { forceSplit: true }))).toEqual(Array.from(runInline(kernels(), forward())));
+      const filter = pool.run(conv2dBackpropFilterOp(x, dy, g, 6, undefined, chunking), { forceSplit: true });
+      expect(maxRelativeError(filter, conv2dBackpropFilterRef(x, dy, g, 6))).toBeLessThanOrEqual(1e-4);
     }
   });
 
