@@ -2,7 +2,7 @@
 // takes its own images and runs im2col, A-packing and the GEMM chunk by chunk in its own
 // scratch, so a chunk stays in that core's cache and the threads meet at one barrier per
 // convolution instead of three per chunk. The filter is packed once beforehand (packedB).
-import { im2col_f32_nhwc } from "./im2col";
+import { col2im_f32_nhwc, im2col_f32_nhwc } from "./im2col";
 import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed } from "./gemm";
 
 /**
@@ -63,5 +63,35 @@ export function conv2d_filter_grad_images_f32(
     gemm_f32_pack_a(a, m, m, rows, true, packedA, 0, tiles);
     gemm_f32_pack_b(dy + <usize>i0 * dyImageBytes, n, rows, n, false, packedB, 0, panels);
     gemm_f32_packed(packedA, packedB, dw, n, m, n, rows, 0, tiles, accumulate != 0 || i0 > n0);
+  }
+}
+
+/**
+ * dX of the images [n0, n1) = col2im(dY · Wᵀ), chunkImages images at a time: the input
+ * gradient's share of one thread (images are independent). `packedB` is Wᵀ packed once
+ * beforehand; `packedA` holds one chunk of dY packed and `cols` its product (with `identity`
+ * the product is dX itself and goes straight to dx).
+ */
+export function conv2d_input_grad_images_f32(
+  dy: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
+  padTop: i32, padLeft: i32, OH: i32, OW: i32,
+  packedB: usize, k: i32, dx: usize, identity: i32,
+  n0: i32, n1: i32, chunkImages: i32, cols: usize, packedA: usize,
+): void {
+  const n = kh * kw * C;
+  const pixels = OH * OW;
+  const imageBytes = <usize>H * <usize>W * <usize>C * 4;
+  const dyImageBytes = <usize>pixels * <usize>k * 4;
+  for (let i0 = n0; i0 < n1; i0 += chunkImages) {
+    const images = min(n1, i0 + chunkImages) - i0;
+    const rows = images * pixels;
+    const tiles = (rows + 3) >> 2;
+    gemm_f32_pack_a(dy + <usize>i0 * dyImageBytes, k, rows, k, false, packedA, 0, tiles);
+    if (identity != 0) {
+      gemm_f32_packed(packedA, packedB, dx + <usize>i0 * imageBytes, n, rows, n, k, 0, tiles, false);
+      continue;
+    }
+    gemm_f32_packed(packedA, packedB, cols, n, rows, n, k, 0, tiles, false);
+    col2im_f32_nhwc(cols, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, images, 0, dx + <usize>i0 * imageBytes);
   }
 }

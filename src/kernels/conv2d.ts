@@ -355,12 +355,24 @@ export function conv2dBackpropInputOp(
     const pdy = staging.input(dy);
     const pw = staging.input(w);
     const pout = staging.output(target);
-    const chunks = imageChunks(g, parts, chunking);
-    const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
     const packedB = staging.scratch(packedBBytes(k, n));
-    const packedA = staging.scratch(packedABytes(maxRows, k));
-    const cols = identity ? 0 : staging.scratch(maxRows * n * F32);
     const phases: KernelCall[][] = [];
+    if (parts > 1 && g.batch >= parts) {
+      // one call per thread over its own images (col2im writes each image of dX once)
+      const [perChunk] = imageChunks(g, 1, chunking);
+      const chunkImages = perChunk[1] - perChunk[0];
+      const chunkRows = chunkImages * pixels;
+      phases.push(packBCalls(pw, k, k, n, 1, packedB, parts));
+      phases.push(splitCount(g.batch, parts).map(([n0, n1]): KernelCall => {
+        const cols = identity ? 0 : staging.scratch(chunkRows * n * F32);
+        const packedA = staging.scratch(packedABytes(chunkRows, k));
+        return ["conv2d_input_grad_images_f32", [pdy, ...geometryArgs(g), packedB, k, pout, identity ? 1 : 0, n0, n1, chunkImages, cols, packedA]];
+      }));
+    }
+    const chunks = phases.length > 0 ? [] : imageChunks(g, parts, chunking);
+    const maxRows = chunks.length > 0 ? (chunks[0][1] - chunks[0][0]) * pixels : 0;
+    const packedA = chunks.length > 0 ? staging.scratch(packedABytes(maxRows, k)) : 0;
+    const cols = identity || chunks.length === 0 ? 0 : staging.scratch(maxRows * n * F32);
     const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
     chunks.forEach(([n0, n1], i) => {
       const rows = (n1 - n0) * pixels;

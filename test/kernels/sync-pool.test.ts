@@ -6,7 +6,7 @@ import type { OperationBuilder } from "../../src/kernels/operation.js";
 import { computeQuantParams, quantize, quantizeOp } from "../../src/kernels/quantize.js";
 import { SyncKernelPool } from "../../src/kernels/sync-pool.js";
 import { randomFloats } from "./random.js";
-import { conv2dBackpropFilterOp, conv2dForwardOp } from "../../src/kernels/conv2d.js";
+import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dForwardOp } from "../../src/kernels/conv2d.js";
 import { convGeometry } from "../../src/kernels/conv-geometry.js";
 import { conv2dBackpropFilterRef } from "../../src/kernels/reference.js";
 import { runInline } from "../../src/kernels/operation.js";
@@ -25,7 +25,7 @@ describe("SyncKernelPool", () => {
     }
   });
 
-  it("splits convolutions by images on real threads: forward as the inline run, dW within 1e-4 of the reference", () => {
+  it("splits convolutions by images on real threads: forward and dX as the inline run, dW within 1e-4 of the reference", () => {
     const g = convGeometry([7, 11, 9, 5], 3, { padding: "same", strides: 2 });
     const x = randomFloats(7 * 11 * 9 * 5, 11);
     const w = randomFloats(g.patchSize * 6, 12);
@@ -34,6 +34,8 @@ describe("SyncKernelPool", () => {
     for (const chunking of [{ chunkBytes: 1 }, {}]) {
       const forward = () => conv2dForwardOp(x, w, g, 6, { bias, activation: "relu6" }, undefined, chunking);
       expect(Array.from(pool.run(forward(), { forceSplit: true }))).toEqual(Array.from(runInline(kernels(), forward())));
+      const input = () => conv2dBackpropInputOp(dy, w, g, 6, undefined, chunking);
+      expect(Array.from(pool.run(input(), { forceSplit: true }))).toEqual(Array.from(runInline(kernels(), input())));
       const filter = pool.run(conv2dBackpropFilterOp(x, dy, g, 6, undefined, chunking), { forceSplit: true });
       expect(maxRelativeError(filter, conv2dBackpropFilterRef(x, dy, g, 6))).toBeLessThanOrEqual(1e-4);
     }
