@@ -1,9 +1,12 @@
 // node dist/kernels-bench/step-ab.js --a <package root> --b <package root> [--batch 128] [--rounds 10] [--min-seconds 60]
+//   [--threads-a 1] [--threads-b 1]
 // A/B of one ResNet-20 training step (resnet-step-profile.ts: 28x28x1, momentum SGD, as the
 // trainer runs it) between two builds of this package, for changes that cannot be switched at
 // run time (kernels, wasm, gradients). Each build runs in its own child process; the parent asks
 // them for steps in turn (A B B A ...), so both see the same load on a shared machine, and
-// reports the medians of the steps' own times and their ratio. Writes nothing.
+// reports the medians of the steps' own times and their ratio. With --threads-a/--threads-b the
+// same build can be compared with itself on 1 and 2 threads (only one step runs at a time).
+// Writes nothing.
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -14,6 +17,8 @@ interface Options {
   batch: number;
   rounds: number;
   minSeconds: number;
+  threadsA: number;
+  threadsB: number;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -28,16 +33,21 @@ function parseArgs(argv: string[]): Options {
     if (!(Number.isInteger(v) && v > 0)) throw new Error(`step-ab: ${flag} must be a positive integer, but got "${argv[i + 1]}"`);
     return v;
   };
-  return { a: text("--a"), b: text("--b"), batch: number("--batch", 128), rounds: number("--rounds", 10), minSeconds: number("--min-seconds", 60) };
+  return {
+    a: text("--a"), b: text("--b"), batch: number("--batch", 128), rounds: number("--rounds", 10), minSeconds: number("--min-seconds", 60),
+    threadsA: number("--threads-a", 1), threadsB: number("--threads-b", 1),
+  };
 }
 
 /** Child: builds the stepper of the package at `root` and runs one step per message. */
-async function child(root: string, batch: number): Promise<void> {
+async function child(root: string, batch: number, threads: number): Promise<void> {
   const load = (file: string): Promise<Record<string, unknown>> => import(pathToFileURL(path.join(root, "dist", file)).href);
   const tf = (await import("@tensorflow/tfjs-core")) as typeof import("@tensorflow/tfjs-core");
   const { registerPocketflowBackend } = (await load("src/backend/register.js")) as { registerPocketflowBackend: () => string };
   const bench = (await load("kernels-bench/resnet-step-profile.js")) as typeof import("./resnet-step-profile.js");
+  const { setBackendThreads } = (await load("src/backend/executor.js")) as { setBackendThreads: (count: number) => void };
   await tf.setBackend(registerPocketflowBackend());
+  setBackendThreads(threads);
   tf.env().set("CHECK_COMPUTATION_FOR_ERRORS", false);
   const stepper = bench.resnetStepper(bench.fixedBatch(batch));
   process.on("message", () => {
@@ -59,13 +69,13 @@ const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floo
 
 async function parent(options: Options): Promise<void> {
   const self = new URL(import.meta.url).pathname;
-  const start = (root: string): Promise<ChildProcess> => new Promise((resolve, reject) => {
-    const proc = fork(self, ["--child", root, "--batch", String(options.batch)]);
+  const start = (root: string, threads: number): Promise<ChildProcess> => new Promise((resolve, reject) => {
+    const proc = fork(self, ["--child", root, "--batch", String(options.batch), "--threads", String(threads)]);
     proc.once("message", () => resolve(proc));
     proc.once("exit", (code) => reject(new Error(`step-ab: the child for ${root} exited with ${code}`)));
   });
-  const a = await start(options.a);
-  const b = await start(options.b);
+  const a = await start(options.a, options.threadsA);
+  const b = await start(options.b, options.threadsB);
   const first = [await stepOf(a), await stepOf(b)];
   console.log(`first losses: A ${first[0].loss.toFixed(6)}, B ${first[1].loss.toFixed(6)}`);
   const times = { a: [] as number[], b: [] as number[] };
@@ -76,7 +86,7 @@ async function parent(options: Options): Promise<void> {
   }
   const [ma, mb] = [median(times.a), median(times.b)];
   const pairRatios = times.a.map((t, i) => t / times.b[i]);
-  console.log(`ResNet-20 28x28x1 batch ${options.batch}, ${times.a.length} alternating steps each:`);
+  console.log(`ResNet-20 28x28x1 batch ${options.batch}, ${times.a.length} alternating steps each (threads: A ${options.threadsA}, B ${options.threadsB}):`);
   console.log(`  A ${ma.toFixed(1)} ms   B ${mb.toFixed(1)} ms   A/B of medians ${(ma / mb).toFixed(3)}x, median of per-round A/B ${median(pairRatios).toFixed(3)}x`);
   a.kill();
   b.kill();
@@ -84,7 +94,12 @@ async function parent(options: Options): Promise<void> {
 
 const argv = process.argv.slice(2);
 const childAt = argv.indexOf("--child");
-const main = childAt >= 0 ? child(path.resolve(argv[childAt + 1]), parseArgs([...argv, "--a", ".", "--b", "."]).batch) : parent(parseArgs(argv));
+function childMain(): Promise<void> {
+  const options = parseArgs([...argv, "--a", ".", "--b", "."]);
+  const at = argv.indexOf("--threads");
+  return child(path.resolve(argv[childAt + 1]), options.batch, at < 0 ? 1 : Number(argv[at + 1]));
+}
+const main = childAt >= 0 ? childMain() : parent(parseArgs(argv));
 main.catch((error) => {
   console.error(error instanceof Error ? error.stack : error);
   process.exitCode = 1;
