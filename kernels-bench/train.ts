@@ -17,7 +17,8 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { backendThreads } from "../src/backend/executor.js";
+import { availableParallelism } from "node:os";
+import { backendThreads, setBackendThreads } from "../src/backend/executor.js";
 import { BACKEND_NAME } from "../src/backend/backend.js";
 import { POCKETFLOW_KERNELS, registerPocketflowBackend } from "../src/backend/register.js";
 import { buildTfjsModel } from "../src/backend/tfjs-from-graph.js";
@@ -462,6 +463,39 @@ async function memoryCheck(spec: BenchModel, batch: number, steps: number, budge
   }
 }
 
+const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+
+/**
+ * Training on 2 threads against 1: one model steps at each thread count in turn (1 2 2 1 ...),
+ * so both counts see the same machine moment; images/s from each count's median step.
+ */
+async function threadScaling(spec: BenchModel, batch: number, rounds: number): Promise<BenchEntry> {
+  const stepper = await makeStepper(BACKEND_NAME, spec, "train");
+  const before = backendThreads();
+  try {
+    const times = new Map<number, number[]>([[1, []], [2, []]]);
+    for (const t of [1, 2]) {
+      setBackendThreads(t);
+      await stepper.step(batch); // starts the pool and grows its memory
+    }
+    for (let r = 0; r < rounds; r++) {
+      for (const t of r % 2 === 0 ? [1, 2] : [2, 1]) {
+        setBackendThreads(t);
+        times.get(t)?.push(await timeOnce(() => stepper.step(batch)));
+      }
+    }
+    const [one, two] = [median(times.get(1) ?? []), median(times.get(2) ?? [])];
+    return entry({
+      kernel: `train ${spec.label}, 2 threads`, size: `batch ${batch}`, unit: "images/s", ours: (batch * 1000) / two,
+      baseline: "ours on 1 thread", baselineValue: (batch * 1000) / one, target: ">= 1.7x", minRatio: 1.7,
+      note: `median steps ${seconds(two)} on 2 threads, ${seconds(one)} on 1, over ${rounds} alternating rounds`,
+    });
+  } finally {
+    setBackendThreads(before);
+    stepper.dispose();
+  }
+}
+
 async function orNote<T>(what: string, fn: () => Promise<T>): Promise<T | string> {
   try {
     return await fn();
@@ -495,6 +529,13 @@ export async function benchTrain(opts: TrainBenchOptions, log: (line: string) =>
   const profile = await orNote("profile", () => profileTrainStep(resnet, batches[0], budget));
   log("  memory check...");
   const memory = await orNote("memory check", () => memoryCheck(resnet, batches[0], opts.quick ? 20 : 100, opts.quick ? 8000 : 600_000, budget));
+  if (availableParallelism() >= 2 && models.includes("resnet20")) {
+    const batch = Math.max(...batches);
+    log(`  ResNet-20 training on 2 threads against 1, batch ${batch}...`);
+    const scaling = await orNote("thread scaling", () => threadScaling(resnet, batch, opts.quick ? 2 : 4));
+    if (typeof scaling === "string") log(`  ${scaling}`);
+    else entries.push(scaling);
+  }
   const notes = [
     "training on tfjs-wasm is not measured: it has no gradient kernels for convolutions (Conv2DBackpropFilter/Input, depthwise), so it cannot train these networks",
     `ours runs on ${threads} thread${threads === 1 ? "" : "s"}; PyTorch gets the same (torch.set_num_threads)`,

@@ -5,18 +5,16 @@ import { kernels } from "../kernels/core.js";
 import { runInline, type OperationBuilder } from "../kernels/operation.js";
 import { SyncKernelPool } from "../kernels/sync-pool.js";
 
-// One thread by default: in a whole ResNet-20 training step, splitting the convolutions over
-// 2 threads measured no gain here (30 vs 33 img/s, noise-level), because the copies in and out,
-// the element-wise kernels and tfjs's own work stay serial. setBackendThreads opts in.
+// One thread by default: splitting a whole ResNet-20 training step over 2 threads measured no
+// gain before the convolutions split by images (kernels-bench/thread-scaling.ts, bench:train's
+// thread entry); setBackendThreads opts in.
 let threads = 1;
-let pool: SyncKernelPool | undefined;
+/** One pool per thread count asked for, kept so that switching back and forth costs no restart. */
+const pools = new Map<number, SyncKernelPool>();
 
 /** Threads the backend's kernels may use, the caller's included (1 = inline only). */
 export function setBackendThreads(count: number): void {
   checkInteger("setBackendThreads", "count", count, 1);
-  if (count === threads) return;
-  pool?.close();
-  pool = undefined;
   threads = count;
 }
 
@@ -25,6 +23,10 @@ export const backendThreads = (): number => threads;
 /** Runs an operation for a backend kernel; big ones are split over the threads. */
 export function runKernelOp<T>(build: OperationBuilder<T>): T {
   if (threads === 1) return runInline(kernels(), build);
-  pool ??= new SyncKernelPool({ threads });
+  let pool = pools.get(threads);
+  if (pool === undefined) {
+    pool = new SyncKernelPool({ threads });
+    pools.set(threads, pool);
+  }
   return pool.run(build);
 }
