@@ -10,6 +10,7 @@ import { basename, join, resolve } from "node:path";
 import { graphFromTfjs } from "../backend/graph-from-tfjs.js";
 import { buildTfjsModel } from "../backend/tfjs-from-graph.js";
 import { sizeOf, weightsOf, type Graph, type GraphNode } from "../graph/ir.js";
+import { checkKerasSettings } from "./keras-settings.js";
 import { FileDirectoryHandler, METADATA_KEY, MODEL_JSON, SIDECAR_JSON, pocketflowMetadata, readJsonFile, readSidecar, saveArtifacts } from "./file-handler.js";
 
 export const SIDECAR_FORMAT_VERSION = 1;
@@ -217,6 +218,11 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
   const root = resolve(dir);
   const modelFile = join(root, MODEL_JSON);
   const artifacts = await new FileDirectoryHandler(root).load();
+  try {
+    checkKerasSettings(artifacts.modelTopology);
+  } catch (error) {
+    throw new Error(`${modelFile}: ${describe(error)}`);
+  }
   let model: tfl.LayersModel;
   try {
     model = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));

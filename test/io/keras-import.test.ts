@@ -367,6 +367,27 @@ describe("unsupported Keras layers and settings are errors naming the layer and 
     expect(error?.message).toMatch(SUPPORTED);
   });
 
+  it("a ReLU with negative_slope or threshold (tfjs-layers would drop them and import a plain relu)", async () => {
+    for (const [setting, value] of [["negative_slope", 0.1], ["threshold", 0.5]] as const) {
+      const leaky = relu("re_lu");
+      leaky.config[setting] = value;
+      const layers = [inputLayer("conv2d_input", [6, 6, 1]), conv2d("conv2d", 1, { filters: 2, kernel: 3 }), leaky];
+      await writeKerasModel(dir, { version: "2.13.1", config: modelConfig("Sequential", "sequential", layers), layers, seed: 90 });
+      await expect(loadModel(dir)).rejects.toThrow(
+        new RegExp(`model\\.json: layer 're_lu' \\(ReLU\\) has ${setting} ${value}; tfjs-layers ignores it .*only 0 is supported`),
+      );
+    }
+  });
+
+  it("a grouped Conv2D", async () => {
+    const grouped = conv2d("conv2d", 2, { filters: 4, kernel: 3 });
+    grouped.config.groups = 2;
+    grouped.weights = [["kernel", [3, 3, 1, 4]], ["bias", [4]]];
+    const layers = [inputLayer("conv2d_input", [6, 6, 2]), grouped];
+    await writeKerasModel(dir, { version: "2.13.1", config: modelConfig("Sequential", "sequential", layers), layers, seed: 91 });
+    await expect(loadModel(dir)).rejects.toThrow(/model\.json: layer 'conv2d' \(Conv2D\) has groups 2; only ungrouped convolutions \(groups 1\) are supported/);
+  });
+
   it("a batch norm over axis [1] of an NHWC map (a channels_first Keras model's)", async () => {
     const normalization = batchNorm("batch_normalization", 6);
     normalization.config.axis = [1];
