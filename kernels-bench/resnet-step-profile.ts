@@ -1,9 +1,10 @@
-// node dist/kernels-bench/resnet-step-profile.js [--batch 128] [--steps 3]
+// node dist/kernels-bench/resnet-step-profile.js [--batch 128] [--steps 3] [--threads 1]
 // Where one ResNet-20 training step (28x28x1 input, 10 classes, as the trainer runs it: forward
 // in training mode, cross-entropy, backward, momentum SGD) spends its time on our backend, one
 // thread: per tfjs kernel, summed over `steps` profiled steps and averaged, and the time outside
 // every kernel (tfjs's tape and bookkeeping, the layers' own JS). Writes nothing.
 import * as tf from "@tensorflow/tfjs-core";
+import { setBackendThreads } from "../src/backend/executor.js";
 import { registerPocketflowBackend } from "../src/backend/register.js";
 import { buildTfjsModel } from "../src/backend/tfjs-from-graph.js";
 import type { Batch } from "../src/data/batches.js";
@@ -45,7 +46,9 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const batchSize = flag(argv, "--batch", 128);
   const steps = flag(argv, "--steps", 3);
+  const threads = flag(argv, "--threads", 1);
   await tf.setBackend(registerPocketflowBackend());
+  setBackendThreads(threads);
   tf.env().set("CHECK_COMPUTATION_FOR_ERRORS", false);
   const stepper = resnetStepper(fixedBatch(batchSize));
   stepper.step();
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
   const rows = [...byName.entries()].map(([name, v]) => ({ name, ms: v.ms / steps, calls: v.calls / steps, composite: tf.getKernel(name, "pocketflow") === undefined }));
   const kernelMs = rows.filter((r) => !r.composite).reduce((sum, r) => sum + r.ms, 0);
   const stepMs = wallMs / steps;
-  console.log(`ResNet-20 28x28x1 batch ${batchSize}: profiled step ${stepMs.toFixed(1)} ms, kernels ${kernelMs.toFixed(1)} ms, outside kernels ${(stepMs - kernelMs).toFixed(1)} ms`);
+  console.log(`ResNet-20 28x28x1 batch ${batchSize}, ${threads} thread(s): profiled step ${stepMs.toFixed(1)} ms, kernels ${kernelMs.toFixed(1)} ms, outside kernels ${(stepMs - kernelMs).toFixed(1)} ms`);
   for (const r of rows.sort((a, b) => b.ms - a.ms).slice(0, 25)) {
     console.log(`  ${r.name.padEnd(34)} ${r.ms.toFixed(1).padStart(8)} ms ${(100 * r.ms / stepMs).toFixed(1).padStart(5)}%  ${r.calls} calls${r.composite ? "  (op scope, includes its kernels)" : ""}`);
   }
