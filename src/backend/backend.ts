@@ -1,8 +1,8 @@
 // The `pocketflow` tfjs backend: tensor storage and every kernel of tfjs's cpu backend, with
 // the heavy kernels (convolutions and their gradients, matmul) replaced by our SIMD core.
-// Tensors stay plain typed arrays, as in the cpu backend; a replaced kernel copies its
-// inputs into the kernels' memory, which costs one memory pass against the O(n·k) compute.
-// Outputs of our kernels reuse the arrays of disposed tensors (output-arrays.ts).
+// Tensors are typed arrays, as in the cpu backend. Large outputs of our kernels live in the
+// kernels' shared memory, where the next kernel reads them without a copy (output-arrays.ts);
+// anything else is copied in by the kernel that needs it.
 import type { DataId } from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { OutputArrays } from "./output-arrays.js";
@@ -19,11 +19,20 @@ export class PocketflowBackend extends MathBackendCPU {
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  /** The values of a tensor, for code other than our kernels: they may be kept, so never reused. */
+  /**
+   * The values of a tensor, for code other than our kernels, which may keep them (a cpu
+   * kernel's view, a user's array): values in the kernels' memory are first moved to an
+   * ordinary copy, so that freeing and reusing that memory can never change what they see.
+   */
   escapedValues(dataId: DataId): unknown {
-    const values = this.data.get(dataId)?.values;
-    this.outputs.escape(values);
-    return values;
+    const entry = this.data.get(dataId);
+    if (entry === undefined) return undefined;
+    const values = entry.values;
+    if (this.outputs.isResident(values)) {
+      entry.values = values.slice();
+      this.outputs.release(values);
+    }
+    return entry.values;
   }
 
   override readSync(dataId: DataId): ReturnType<MathBackendCPU["readSync"]> {

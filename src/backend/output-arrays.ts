@@ -1,56 +1,57 @@
-// Storage for the outputs of our kernels, reused once their tensors are disposed. A new
-// Float32Array of a few MiB costs ~4x its copy here: its pages are zeroed and faulted in on
-// first touch, and each large output of a training step (conv, batch norm, relu, add and their
-// gradients) is fresh memory, so that cost came with every output. An array is reused only
-// when nothing else can hold it: it was made here for a kernel output, became the values of
-// exactly one tensor, and nothing ever read it but our kernels (no dataSync/data, no cpu
-// kernel, which may keep a view of it). Everything else is left to the garbage collector.
+// Storage for the outputs of our kernels. Large outputs live in the kernels' shared memory, so
+// the next kernel reads them where they are and writes its own output in place: no copy into
+// the kernels' memory and none back out, which for element-wise and batch-norm kernels cost
+// more than their arithmetic. Such an array belongs to the tensors made on it (counted); when
+// the last one is disposed its memory is freed for the next output. Code other than our kernels
+// never holds one: before a cpu kernel or a read sees a tensor's values, the backend moves them
+// to an ordinary array (backend.ts, escapedValues), the one copy every output used to pay.
+// Small outputs are ordinary arrays: copying them costs less than managing them.
+import { kernels, type KernelCore } from "../kernels/core.js";
 
-/** Arrays under this many elements are cheap to make: not pooled. */
-const MIN_POOLED_LENGTH = 16384;
-/** At most this many bytes wait in the pool; beyond it, disposed arrays go to the collector. */
-const MAX_POOLED_BYTES = 512 * 2 ** 20;
+/** Outputs of at least this many elements (64 KiB) live in the kernels' memory. */
+export const MIN_RESIDENT_LENGTH = 16384;
 
 export class OutputArrays {
-  /** Made by take() and not yet the values of a tensor. */
-  private readonly unclaimed = new WeakSet<Float32Array>();
-  /** The values of exactly one tensor, seen only by our kernels so far. */
-  private readonly claimed = new WeakSet<Float32Array>();
-  private readonly free = new Map<number, Float32Array[]>();
-  private pooledBytes = 0;
+  /** Each resident output array and the number of tensors whose values it is. */
+  private readonly owners = new Map<Float32Array, number>();
+
+  constructor(private readonly core: KernelCore = kernels()) {}
 
   /** A Float32Array of `length` for a kernel to write every element of; old values remain. */
   take(length: number): Float32Array {
-    const array = length >= MIN_POOLED_LENGTH ? this.free.get(length)?.pop() : undefined;
-    if (array) this.pooledBytes -= array.byteLength;
-    const out = array ?? new Float32Array(length);
-    this.unclaimed.add(out);
+    if (length < MIN_RESIDENT_LENGTH) return new Float32Array(length);
+    const out = this.core.view(Float32Array, this.core.malloc(length * Float32Array.BYTES_PER_ELEMENT), length);
+    this.owners.set(out, 0);
     return out;
   }
 
-  /** `values` became a tensor's storage: a second tensor on the same array makes it shared. */
+  /** Whether `values` is an output array in the kernels' memory. */
+  isResident(values: unknown): values is Float32Array {
+    return values instanceof Float32Array && this.owners.has(values);
+  }
+
+  /** `values` became the values of one more tensor. */
   claim(values: unknown): void {
-    if (!(values instanceof Float32Array)) return;
-    if (this.unclaimed.delete(values)) this.claimed.add(values);
-    else this.claimed.delete(values);
+    if (!this.isResident(values)) return;
+    this.owners.set(values, (this.owners.get(values) ?? 0) + 1);
   }
 
-  /** Someone other than our kernels sees `values` (a read, a cpu kernel): never reuse it. */
-  escape(values: unknown): void {
-    if (values instanceof Float32Array) this.claimed.delete(values);
-  }
-
-  /** The tensor owning `values` is gone: keep the array for take() when it qualifies. */
+  /** One tensor on `values` is gone (disposed, or moved to an ordinary array): free it after the last. */
   release(values: unknown): void {
-    if (!(values instanceof Float32Array) || !this.claimed.delete(values)) return;
-    if (values.length < MIN_POOLED_LENGTH || this.pooledBytes + values.byteLength > MAX_POOLED_BYTES) return;
-    const list = this.free.get(values.length) ?? [];
-    list.push(values);
-    this.free.set(values.length, list);
-    this.pooledBytes += values.byteLength;
+    if (!this.isResident(values)) return;
+    const count = (this.owners.get(values) ?? 0) - 1;
+    if (count > 0) {
+      this.owners.set(values, count);
+      return;
+    }
+    this.owners.delete(values);
+    this.core.free(values);
   }
 
-  get bytesPooled(): number {
-    return this.pooledBytes;
+  /** Bytes of output arrays now in the kernels' memory. */
+  get bytesResident(): number {
+    let bytes = 0;
+    for (const array of this.owners.keys()) bytes += array.byteLength;
+    return bytes;
   }
 }

@@ -1,45 +1,67 @@
-// Output arrays of our kernels are reused after their tensors are disposed, and never while
-// anything else may still see them: read values, views kept by cpu kernels, user arrays,
-// tensors sharing the data by id.
+// Large outputs of our kernels live in the kernels' memory, are read there by the next kernel
+// without a copy, and are freed for reuse once their tensors are disposed; nothing else ever
+// holds them: reads, cpu kernels (a slice keeps a view) and user arrays get ordinary copies.
 import * as tf from "@tensorflow/tfjs-core";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { PocketflowBackend } from "../../src/backend/backend.js";
+import { kernels, Staging } from "../../src/kernels/core.js";
 import { maxRelativeError, OURS, seededValues } from "./compare.js";
 
-const SHAPE = [4, 32, 32, 16]; // 65536 values: large enough to be pooled
+const SHAPE = [4, 32, 32, 16]; // 65536 values: large enough to live in the kernels' memory
 const SIZE = SHAPE.reduce((p, d) => p * d, 1);
 const backend = (): PocketflowBackend => tf.backend() as PocketflowBackend;
-const valuesOf = (t: tf.Tensor): unknown => backend().data.get(t.dataId).values;
+const valuesOf = (t: tf.Tensor): Float32Array => backend().data.get(t.dataId).values as Float32Array;
 const input = (seed: number): tf.Tensor => tf.tensor(seededValues(SIZE, seed), SHAPE);
+const relu = (values: Float32Array): number[] => Array.from(values, (v) => Math.max(v, 0));
 
 beforeAll(async () => {
   await tf.setBackend(OURS);
 });
 
 describe("output arrays", () => {
-  it("a disposed output's array is the next same-size output's, with the new values", () => {
+  it("a large output lives in the kernels' memory; a disposed one's memory holds the next output, with the new values", () => {
     const [x, y] = [input(1), input(2)];
     const first = tf.relu(x);
-    const array = valuesOf(first);
+    const where = valuesOf(first);
+    expect(kernels().isResident(where)).toBe(true);
     first.dispose();
     const second = tf.relu(y);
-    expect(valuesOf(second)).toBe(array);
-    const expected = Array.from(seededValues(SIZE, 2), (v) => Math.max(v, 0));
-    expect(Array.from(second.dataSync())).toEqual(expected);
-    tf.dispose([x, y, second]);
+    expect(valuesOf(second).byteOffset).toBe(where.byteOffset);
+    expect(Array.from(second.dataSync())).toEqual(relu(seededValues(SIZE, 2)));
+    const small = tf.relu(tf.tensor(seededValues(100, 3)));
+    expect(kernels().isResident(valuesOf(small))).toBe(false);
+    tf.dispose([x, y, second, small]);
   });
-  it("values read with dataSync are never reused", () => {
+  it("the next kernel reads a resident output and writes its own without a copy in or out", () => {
+    const x = input(11);
+    const scratch = vi.spyOn(Staging.prototype, "scratch");
+    try {
+      const a = tf.relu(x); // x is a user array: copied in
+      expect(scratch.mock.calls.map(([bytes]) => bytes)).toEqual([SIZE * 4]);
+      scratch.mockClear();
+      const b = tf.neg(a);
+      expect(scratch).not.toHaveBeenCalled();
+      expect(Array.from(b.dataSync())).toEqual(relu(seededValues(SIZE, 11)).map((v) => -v));
+      tf.dispose([a, b]);
+    } finally {
+      scratch.mockRestore();
+      x.dispose();
+    }
+  });
+  it("values read with dataSync are an ordinary copy that later outputs never touch; the tensor's memory is freed", () => {
     const [x, y] = [input(3), input(4)];
     const first = tf.relu(x);
+    const before = backend().outputs.bytesResident;
     const read = first.dataSync();
+    expect(kernels().isResident(read as Float32Array)).toBe(false);
+    expect(backend().outputs.bytesResident).toBe(before - SIZE * 4);
     const copy = Float32Array.from(read);
     first.dispose();
-    const second = tf.relu(y);
-    expect(valuesOf(second)).not.toBe(read);
+    const later = [tf.relu(y), tf.neg(y)];
     expect(read).toEqual(copy);
-    tf.dispose([x, y, second]);
+    tf.dispose([x, y, ...later]);
   });
-  it("an array a cpu kernel saw (a slice keeps a view of it) is never reused", () => {
+  it("an array a cpu kernel saw (a slice keeps a view of it) is an ordinary copy: later outputs never touch it", () => {
     const [x, y] = [input(5), input(6)];
     const first = tf.relu(x);
     const slice = tf.slice(first, [1], [2]);
@@ -55,13 +77,21 @@ describe("output arrays", () => {
     const x = tf.tensor(user, SHAPE);
     const first = tf.relu(x);
     const reshaped = tf.reshape(first, [SIZE]);
-    const expected = Array.from(userCopy, (v) => Math.max(v, 0));
     first.dispose();
     x.dispose();
     const later = [tf.relu(input(8)), tf.relu(input(9)), tf.neg(input(10))];
-    expect(Array.from(reshaped.dataSync())).toEqual(expected);
+    expect(Array.from(reshaped.dataSync())).toEqual(relu(userCopy));
     expect(user).toEqual(userCopy);
     tf.dispose([reshaped, ...later]);
+  });
+  it("disposing every tensor frees every resident output", () => {
+    const before = backend().outputs.bytesResident;
+    tf.tidy(() => {
+      const x = input(12);
+      const y = tf.relu(tf.add(x, x));
+      tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), y)))(x);
+    });
+    expect(backend().outputs.bytesResident).toBe(before);
   });
   it("kernels writing into reused arrays match cpu: x=[4,16,16,16] conv, relu, add and their gradients, 3 rounds", async () => {
     const run = async (name: string): Promise<Float32Array[]> => {
