@@ -83,6 +83,16 @@ function imageChunks(g: ConvGeometry, parts: number, chunking: ConvChunking): Ar
   return chunks;
 }
 
+/**
+ * When a convolution splits over `parts` threads by images: each thread's image range, and the
+ * cache-sized chunk (as on one thread) it works through in one call.
+ */
+function perThreadImages(g: ConvGeometry, parts: number, chunking: ConvChunking): { ranges: Array<[number, number]>; chunkImages: number; chunkRows: number } | undefined {
+  if (parts <= 1 || g.batch < parts) return undefined;
+  const [[n0, n1]] = imageChunks(g, 1, chunking);
+  return { ranges: splitCount(g.batch, parts), chunkImages: n1 - n0, chunkRows: (n1 - n0) * g.outHeight * g.outWidth };
+}
+
 const packACalls = (a: number, lda: number, m: number, k: number, transA: number, packed: number, parts: number): KernelCall[] =>
   splitCount(Math.ceil(m / TILE_ROWS), parts).map(([t0, t1]) => ["gemm_f32_pack_a", [a, lda, m, k, transA, packed, t0, t1]] as const);
 
@@ -239,13 +249,12 @@ export function conv2dForwardOp(
     const bias = perChannel(epilogue.bias, n);
     if (bias) fillRows(core.view(Float32Array, pout, target.length), bias);
     const activation = { ...epilogue, bias: undefined };
-    if (parts > 1 && g.batch >= parts) {
-      // one call per thread over its own images, each with its own cache-sized chunk scratch
-      const [perChunk] = imageChunks(g, 1, chunking);
-      const chunkImages = perChunk[1] - perChunk[0];
-      const chunkRows = chunkImages * pixels;
+    const split = perThreadImages(g, parts, chunking);
+    if (split) {
+      // one call per thread over its own images, each with its own chunk scratch
+      const { chunkImages, chunkRows } = split;
       phases.push(packBCalls(pw, n, k, n, 0, packedB, parts));
-      phases.push(splitCount(g.batch, parts).map(([n0, n1]): KernelCall => {
+      phases.push(split.ranges.map(([n0, n1]): KernelCall => {
         const cols = identity ? 0 : staging.scratch(chunkRows * k * F32);
         const packedA = staging.scratch(packedABytes(chunkRows, k));
         return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, identity ? 1 : 0, n0, n1, chunkImages, cols, packedA]];
@@ -357,13 +366,12 @@ export function conv2dBackpropInputOp(
     const pout = staging.output(target);
     const packedB = staging.scratch(packedBBytes(k, n));
     const phases: KernelCall[][] = [];
-    if (parts > 1 && g.batch >= parts) {
+    const split = perThreadImages(g, parts, chunking);
+    if (split) {
       // one call per thread over its own images (col2im writes each image of dX once)
-      const [perChunk] = imageChunks(g, 1, chunking);
-      const chunkImages = perChunk[1] - perChunk[0];
-      const chunkRows = chunkImages * pixels;
+      const { chunkImages, chunkRows } = split;
       phases.push(packBCalls(pw, k, k, n, 1, packedB, parts));
-      phases.push(splitCount(g.batch, parts).map(([n0, n1]): KernelCall => {
+      phases.push(split.ranges.map(([n0, n1]): KernelCall => {
         const cols = identity ? 0 : staging.scratch(chunkRows * n * F32);
         const packedA = staging.scratch(packedABytes(chunkRows, k));
         return ["conv2d_input_grad_images_f32", [pdy, ...geometryArgs(g), packedB, k, pout, identity ? 1 : 0, n0, n1, chunkImages, cols, packedA]];
@@ -423,12 +431,11 @@ export function conv2dBackpropFilterOp(
     const pdy = staging.input(dy);
     const pout = staging.output(target);
     const phases: KernelCall[][] = [];
-    if (parts > 1 && g.batch >= parts) {
+    const split = perThreadImages(g, parts, chunking);
+    if (split) {
       // one call per thread over its own images into its own share of dW, then the shares added
-      const [perChunk] = imageChunks(g, 1, chunking);
-      const chunkImages = perChunk[1] - perChunk[0];
-      const chunkRows = chunkImages * pixels;
-      const shares = splitCount(g.batch, parts).map(([n0, n1], r) => ({ n0, n1, dw: r === 0 ? pout : staging.scratch(m * n * F32) }));
+      const { chunkImages, chunkRows } = split;
+      const shares = split.ranges.map(([n0, n1], r) => ({ n0, n1, dw: r === 0 ? pout : staging.scratch(m * n * F32) }));
       phases.push(shares.map(({ n0, n1, dw }): KernelCall => {
         const cols = identity ? 0 : staging.scratch(chunkRows * m * F32);
         const packedA = staging.scratch(packedABytes(m, chunkRows));
