@@ -50,4 +50,11 @@ describe("README main job", () => {
     expect((100 * summary.accuracy).toFixed(2)).toBe("99.09");
     expect(readFileSync("README.md", "utf8")).toContain("**99.09%**");
   });
+  it("the shipped ResNet-20 scores the README's 92.63% on Fashion-MNIST's test set", () => {
+    const output = execFileSync("node", ["dist/src/cli/main.js", "eval", "--model", "models/resnet20-fashion-mnist", "--json"], { encoding: "utf8" });
+    const summary = JSON.parse(output.trim().split("\n").at(-1) as string) as { accuracy: number; count: number; dataset: string };
+    expect(summary).toMatchObject({ count: 10000, dataset: "fashion-mnist" });
+    expect((100 * summary.accuracy).toFixed(2)).toBe("92.63");
+    expect(readFileSync("README.md", "utf8")).toContain("**92.63%**");
+  }, 300_000);
 });
