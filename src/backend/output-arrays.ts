@@ -14,6 +14,10 @@ export const MIN_RESIDENT_LENGTH = 16384;
 export class OutputArrays {
   /** Each resident output array and the number of tensors whose values it is. */
   private readonly owners = new Map<Float32Array, number>();
+  /** How deep inside our kernels the backend is (a kernel may run others). */
+  private depth = 0;
+  /** Resident arrays taken since the outermost kernel began. */
+  private readonly taken: Float32Array[] = [];
 
   constructor(private readonly core: KernelCore = kernels()) {}
 
@@ -22,7 +26,27 @@ export class OutputArrays {
     if (length < MIN_RESIDENT_LENGTH) return new Float32Array(length);
     const out = this.core.view(Float32Array, this.core.malloc(length * Float32Array.BYTES_PER_ELEMENT), length);
     this.owners.set(out, 0);
+    if (this.depth > 0) this.taken.push(out);
     return out;
+  }
+
+  /** One of our kernels begins. */
+  enter(): void {
+    this.depth++;
+  }
+
+  /**
+   * One of our kernels has returned or thrown. When it was the outermost, every array taken
+   * since that no tensor was made on (a kernel that failed midway) is freed.
+   */
+  exit(): void {
+    if (--this.depth > 0) return;
+    for (const array of this.taken) {
+      if (this.owners.get(array) !== 0) continue;
+      this.owners.delete(array);
+      this.core.free(array);
+    }
+    this.taken.length = 0;
   }
 
   /** Whether `values` is an output array in the kernels' memory. */

@@ -56,6 +56,29 @@ function cpuKernelOnOurs(config: tf.KernelConfig): tf.KernelConfig {
   return { ...config, backendName: BACKEND_NAME, kernelFunc };
 }
 
+/** The kernel functions that freeingUnclaimedOutputs wrapped, by wrapper. */
+const wrappedFuncs = new WeakMap<tf.KernelFunc, tf.KernelFunc>();
+
+/** The kernel function inside a registered one (itself when it is no wrapper). */
+export function innerKernelFunc(kernelFunc: tf.KernelFunc | undefined): tf.KernelFunc | undefined {
+  return kernelFunc === undefined ? undefined : wrappedFuncs.get(kernelFunc) ?? kernelFunc;
+}
+
+/** Our kernel, bracketed so that output arrays it took but made no tensor of are freed (output-arrays.ts). */
+export function freeingUnclaimedOutputs(config: tf.KernelConfig): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const { outputs } = args.backend as PocketflowBackend;
+    outputs.enter();
+    try {
+      return config.kernelFunc(args);
+    } finally {
+      outputs.exit();
+    }
+  };
+  wrappedFuncs.set(kernelFunc, config.kernelFunc);
+  return { ...config, kernelFunc };
+}
+
 let registered = false;
 
 /** Registers the backend and its kernels once; returns the backend name. */
@@ -66,7 +89,7 @@ export function registerPocketflowBackend(priority = 1): string {
   for (const config of tf.getKernelsForBackend("cpu")) {
     if (!ours.has(config.kernelName)) tf.registerKernel(cpuKernelOnOurs(config));
   }
-  for (const config of POCKETFLOW_KERNELS) tf.registerKernel(config);
+  for (const config of POCKETFLOW_KERNELS) tf.registerKernel(freeingUnclaimedOutputs(config));
   for (const config of POCKETFLOW_GRADIENTS) tf.registerGradient(config);
   registered = true;
   return BACKEND_NAME;

@@ -4,6 +4,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import type { PocketflowBackend } from "../../src/backend/backend.js";
+import { freeingUnclaimedOutputs } from "../../src/backend/register.js";
+import { makeTensor, outputArray } from "../../src/backend/tensor-data.js";
 import { kernels, Staging } from "../../src/kernels/core.js";
 import { maxRelativeError, OURS, seededValues } from "./compare.js";
 
@@ -91,6 +93,25 @@ describe("output arrays", () => {
       const y = tf.relu(tf.add(x, x));
       tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), y)))(x);
     });
+    expect(backend().outputs.bytesResident).toBe(before);
+  });
+  it("output arrays a kernel took but made no tensor of are freed when the kernel ends, also when it throws", () => {
+    const before = backend().outputs.bytesResident;
+    const kernel = (fail: boolean) => freeingUnclaimedOutputs({
+      kernelName: "TestKernel", backendName: OURS,
+      kernelFunc: (args) => {
+        const b = args.backend as PocketflowBackend;
+        const out = outputArray(b, SIZE);
+        outputArray(b, SIZE); // scratch that never becomes a tensor
+        if (fail) throw new Error("midway");
+        return makeTensor(b, [SIZE], out);
+      },
+    }).kernelFunc;
+    expect(() => kernel(true)({ inputs: {}, backend: backend(), attrs: {} })).toThrow("midway");
+    expect(backend().outputs.bytesResident).toBe(before);
+    const info = kernel(false)({ inputs: {}, backend: backend(), attrs: {} }) as tf.TensorInfo;
+    expect(backend().outputs.bytesResident - before).toBe(SIZE * 4);
+    backend().disposeData(info.dataId);
     expect(backend().outputs.bytesResident).toBe(before);
   });
   it("kernels writing into reused arrays match cpu: x=[4,16,16,16] conv, relu, add and their gradients, 3 rounds", async () => {
