@@ -43,8 +43,12 @@ export const POCKETFLOW_GRADIENTS: tf.GradConfig[] = [
   relu6GradientConfig,
 ];
 
-/** cpu kernels that share their input by its data id (counted references), never by its array. */
-const SHARING_BY_ID = new Set(["Identity", "Reshape"]);
+/**
+ * cpu kernels that share their input by its data id (counted references), never by its array:
+ * Identity, Reshape, and Cast, which shares the data when nothing is lost (float32 to float32,
+ * as tfjs-layers casts every layer input) and otherwise writes a new array.
+ */
+const SHARING_BY_ID = new Set(["Identity", "Reshape", "Cast"]);
 
 /** A cpu kernel on our backend: its inputs' arrays count as seen outside our kernels (it may keep views). */
 function cpuKernelOnOurs(config: tf.KernelConfig): tf.KernelConfig {

@@ -86,6 +86,18 @@ describe("output arrays", () => {
     expect(user).toEqual(userCopy);
     tf.dispose([reshaped, ...later]);
   });
+  it("a cast to float32 (tfjs-layers casts every layer input) shares a resident output without a copy; a cast to int32 reads it", () => {
+    const x = input(13);
+    const a = tf.relu(x);
+    const same = tf.cast(a, "float32");
+    expect(valuesOf(same)).toBe(valuesOf(a));
+    expect(kernels().isResident(valuesOf(a))).toBe(true);
+    const ints = tf.cast(tf.mul(a, 10), "int32");
+    expect(Array.from(ints.dataSync())).toEqual(relu(seededValues(SIZE, 13)).map((v) => Math.trunc(Math.fround(v * 10))));
+    a.dispose();
+    expect(Array.from(same.dataSync())).toEqual(relu(seededValues(SIZE, 13)));
+    tf.dispose([x, same, ints]);
+  });
   it("disposing every tensor frees every resident output", () => {
     const before = backend().outputs.bytesResident;
     tf.tidy(() => {
