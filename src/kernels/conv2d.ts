@@ -13,6 +13,7 @@
 import { checkInteger, fail } from "./check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels, type KernelCore } from "./core.js";
+import { BINARY_CODES } from "./elementwise.js";
 import { splitCount } from "./gemm.js";
 import { checkGeometry } from "./im2col.js";
 import { runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
@@ -31,8 +32,6 @@ const NS_PER_COL2IM_ELEMENT = 0.25;
  * (3 phases), so chunks are larger there. A single image is the smallest chunk.
  */
 const CHUNK_BYTES_INLINE = 2 ** 20;
-/** ew_binary_f32's code for addition (src/kernels/elementwise.ts). */
-const ADD = 0;
 const CHUNK_BYTES_POOL = 8 * 2 ** 20;
 
 /** Activations tfjs's fused ops support, all applied on the output after the GEMM. */
@@ -83,11 +82,19 @@ function imageChunks(g: ConvGeometry, parts: number, chunking: ConvChunking): Ar
   return chunks;
 }
 
+interface ThreadImages {
+  /** Each thread's images [n0, n1). */
+  ranges: Array<[number, number]>;
+  /** Images per chunk, and their im2col rows. */
+  chunkImages: number;
+  chunkRows: number;
+}
+
 /**
  * When a convolution splits over `parts` threads by images: each thread's image range, and the
  * cache-sized chunk (as on one thread) it works through in one call.
  */
-function perThreadImages(g: ConvGeometry, parts: number, chunking: ConvChunking): { ranges: Array<[number, number]>; chunkImages: number; chunkRows: number } | undefined {
+function perThreadImages(g: ConvGeometry, parts: number, chunking: ConvChunking): ThreadImages | undefined {
   if (parts <= 1 || g.batch < parts) return undefined;
   const [[n0, n1]] = imageChunks(g, 1, chunking);
   return { ranges: splitCount(g.batch, parts), chunkImages: n1 - n0, chunkRows: (n1 - n0) * g.outHeight * g.outWidth };
@@ -243,38 +250,41 @@ export function conv2dForwardOp(
     const pw = staging.input(w);
     const pout = staging.output(target);
     const packedB = staging.scratch(packedBBytes(k, n));
-    const phases: KernelCall[][] = [];
-    const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
     // the bias rides in the GEMM: Y starts as bias rows and the product is accumulated onto it
     const bias = perChannel(epilogue.bias, n);
     if (bias) fillRows(core.view(Float32Array, pout, target.length), bias);
     const activation = { ...epilogue, bias: undefined };
-    const split = perThreadImages(g, parts, chunking);
-    if (split) {
+    const perThread = (split: ThreadImages): KernelCall[][] => [
+      packBCalls(pw, n, k, n, 0, packedB, parts),
       // one call per thread over its own images, each with its own chunk scratch
-      const { chunkImages, chunkRows } = split;
-      phases.push(packBCalls(pw, n, k, n, 0, packedB, parts));
-      phases.push(split.ranges.map(([n0, n1]): KernelCall => {
-        const cols = identity ? 0 : staging.scratch(chunkRows * k * F32);
-        const packedA = staging.scratch(packedABytes(chunkRows, k));
-        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, identity ? 1 : 0, n0, n1, chunkImages, cols, packedA]];
-      }));
-    }
-    const chunks = phases.length > 0 ? [] : imageChunks(g, parts, chunking);
-    const maxRows = chunks.length > 0 ? (chunks[0][1] - chunks[0][0]) * pixels : 0;
-    const packedA = chunks.length > 0 ? staging.scratch(packedABytes(maxRows, k)) : 0;
-    const cols = identity || chunks.length === 0 ? 0 : staging.scratch(maxRows * k * F32);
-    chunks.forEach(([n0, n1], i) => {
-      const rows = (n1 - n0) * pixels;
-      const first = i === 0 ? packBCalls(pw, n, k, n, 0, packedB, parts) : [];
-      if (identity) {
-        phases.push([...first, ...packACalls(px + n0 * pixels * k * F32, k, rows, k, 0, packedA, parts)]);
-      } else {
-        phases.push([...im2colCalls(g, px + n0 * imageBytes, rows, cols, parts), ...first]);
-        phases.push(packACalls(cols, k, rows, k, 0, packedA, parts));
-      }
-      phases.push(multiplyCalls(packedA, packedB, pout + n0 * pixels * n * F32, rows, n, k, bias !== undefined, parts));
-    });
+      split.ranges.map(([n0, n1]): KernelCall => {
+        const cols = identity ? 0 : staging.scratch(split.chunkRows * k * F32);
+        const packedA = staging.scratch(packedABytes(split.chunkRows, k));
+        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, identity ? 1 : 0, n0, n1, split.chunkImages, cols, packedA]];
+      }),
+    ];
+    const chunked = (): KernelCall[][] => {
+      const chunks = imageChunks(g, parts, chunking);
+      const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
+      const packedA = staging.scratch(packedABytes(maxRows, k));
+      const cols = identity ? 0 : staging.scratch(maxRows * k * F32);
+      const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
+      const phases: KernelCall[][] = [];
+      chunks.forEach(([n0, n1], i) => {
+        const rows = (n1 - n0) * pixels;
+        const first = i === 0 ? packBCalls(pw, n, k, n, 0, packedB, parts) : [];
+        if (identity) {
+          phases.push([...first, ...packACalls(px + n0 * pixels * k * F32, k, rows, k, 0, packedA, parts)]);
+        } else {
+          phases.push([...im2colCalls(g, px + n0 * imageBytes, rows, cols, parts), ...first]);
+          phases.push(packACalls(cols, k, rows, k, 0, packedA, parts));
+        }
+        phases.push(multiplyCalls(packedA, packedB, pout + n0 * pixels * n * F32, rows, n, k, bias !== undefined, parts));
+      });
+      return phases;
+    };
+    const split = perThreadImages(g, parts, chunking);
+    const phases = split ? perThread(split) : chunked();
     return {
       phases,
       costNs: g.rows * k * n * NS_PER_MAC + (identity ? 0 : g.rows * k * F32 * NS_PER_COL_BYTE),
@@ -365,35 +375,38 @@ export function conv2dBackpropInputOp(
     const pw = staging.input(w);
     const pout = staging.output(target);
     const packedB = staging.scratch(packedBBytes(k, n));
-    const phases: KernelCall[][] = [];
-    const split = perThreadImages(g, parts, chunking);
-    if (split) {
+    const perThread = (split: ThreadImages): KernelCall[][] => [
+      packBCalls(pw, k, k, n, 1, packedB, parts),
       // one call per thread over its own images (col2im writes each image of dX once)
-      const { chunkImages, chunkRows } = split;
-      phases.push(packBCalls(pw, k, k, n, 1, packedB, parts));
-      phases.push(split.ranges.map(([n0, n1]): KernelCall => {
-        const cols = identity ? 0 : staging.scratch(chunkRows * n * F32);
-        const packedA = staging.scratch(packedABytes(chunkRows, k));
-        return ["conv2d_input_grad_images_f32", [pdy, ...geometryArgs(g), packedB, k, pout, identity ? 1 : 0, n0, n1, chunkImages, cols, packedA]];
-      }));
-    }
-    const chunks = phases.length > 0 ? [] : imageChunks(g, parts, chunking);
-    const maxRows = chunks.length > 0 ? (chunks[0][1] - chunks[0][0]) * pixels : 0;
-    const packedA = chunks.length > 0 ? staging.scratch(packedABytes(maxRows, k)) : 0;
-    const cols = identity || chunks.length === 0 ? 0 : staging.scratch(maxRows * n * F32);
-    const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
-    chunks.forEach(([n0, n1], i) => {
-      const rows = (n1 - n0) * pixels;
-      const first = i === 0 ? packBCalls(pw, k, k, n, 1, packedB, parts) : [];
-      phases.push([...first, ...packACalls(pdy + n0 * pixels * k * F32, k, rows, k, 0, packedA, parts)]);
-      if (identity) {
-        phases.push(multiplyCalls(packedA, packedB, pout + n0 * pixels * n * F32, rows, n, k, false, parts));
-        return;
-      }
-      phases.push(multiplyCalls(packedA, packedB, cols, rows, n, k, false, parts));
-      // col2im zero-fills its images before adding, so every image of dX is written once
-      phases.push(splitCount(n1 - n0, parts).map(([i0, i1]) => ["col2im_f32_nhwc", [cols, ...geometryArgs(g), i0, i1, 0, pout + n0 * imageBytes]] as const));
-    });
+      split.ranges.map(([n0, n1]): KernelCall => {
+        const cols = identity ? 0 : staging.scratch(split.chunkRows * n * F32);
+        const packedA = staging.scratch(packedABytes(split.chunkRows, k));
+        return ["conv2d_input_grad_images_f32", [pdy, ...geometryArgs(g), packedB, k, pout, identity ? 1 : 0, n0, n1, split.chunkImages, cols, packedA]];
+      }),
+    ];
+    const chunked = (): KernelCall[][] => {
+      const chunks = imageChunks(g, parts, chunking);
+      const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
+      const packedA = staging.scratch(packedABytes(maxRows, k));
+      const cols = identity ? 0 : staging.scratch(maxRows * n * F32);
+      const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
+      const phases: KernelCall[][] = [];
+      chunks.forEach(([n0, n1], i) => {
+        const rows = (n1 - n0) * pixels;
+        const first = i === 0 ? packBCalls(pw, k, k, n, 1, packedB, parts) : [];
+        phases.push([...first, ...packACalls(pdy + n0 * pixels * k * F32, k, rows, k, 0, packedA, parts)]);
+        if (identity) {
+          phases.push(multiplyCalls(packedA, packedB, pout + n0 * pixels * n * F32, rows, n, k, false, parts));
+          return;
+        }
+        phases.push(multiplyCalls(packedA, packedB, cols, rows, n, k, false, parts));
+        // col2im zero-fills its images before adding, so every image of dX is written once
+        phases.push(splitCount(n1 - n0, parts).map(([i0, i1]) => ["col2im_f32_nhwc", [cols, ...geometryArgs(g), i0, i1, 0, pout + n0 * imageBytes]] as const));
+      });
+      return phases;
+    };
+    const split = perThreadImages(g, parts, chunking);
+    const phases = split ? perThread(split) : chunked();
     // with strides larger than the kernel, some pixels are read by no tap: col2im leaves them 0
     return {
       phases,
@@ -430,39 +443,43 @@ export function conv2dBackpropFilterOp(
     const px = staging.input(x);
     const pdy = staging.input(dy);
     const pout = staging.output(target);
-    const phases: KernelCall[][] = [];
-    const split = perThreadImages(g, parts, chunking);
-    if (split) {
+    const perThread = (split: ThreadImages): KernelCall[][] => {
       // one call per thread over its own images into its own share of dW, then the shares added
-      const { chunkImages, chunkRows } = split;
       const shares = split.ranges.map(([n0, n1], r) => ({ n0, n1, dw: r === 0 ? pout : staging.scratch(m * n * F32) }));
-      phases.push(shares.map(({ n0, n1, dw }): KernelCall => {
-        const cols = identity ? 0 : staging.scratch(chunkRows * m * F32);
-        const packedA = staging.scratch(packedABytes(m, chunkRows));
-        const packedB = staging.scratch(packedBBytes(chunkRows, n));
-        return ["conv2d_filter_grad_images_f32", [px, ...geometryArgs(g), pdy, n, dw, 0, identity ? 1 : 0, n0, n1, chunkImages, cols, packedA, packedB]];
-      }));
-      for (const { dw } of shares.slice(1)) phases.push([["ew_binary_f32", [ADD, pout, dw, pout, 0, m * n]]]);
-    }
-    const chunks = phases.length > 0 ? [] : imageChunks(g, parts, chunking);
-    const maxRows = chunks.length > 0 ? (chunks[0][1] - chunks[0][0]) * pixels : 0;
-    const packedA = chunks.length > 0 ? staging.scratch(packedABytes(m, maxRows)) : 0;
-    const packedB = chunks.length > 0 ? staging.scratch(packedBBytes(maxRows, n)) : 0;
-    const cols = identity || chunks.length === 0 ? 0 : staging.scratch(maxRows * m * F32);
-    const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
-    chunks.forEach(([n0, n1], i) => {
-      const rows = (n1 - n0) * pixels;
-      let a = px + n0 * pixels * m * F32;
-      if (!identity) {
-        phases.push(im2colCalls(g, px + n0 * imageBytes, rows, cols, parts));
-        a = cols;
-      }
-      phases.push([
-        ...packACalls(a, m, m, rows, 1, packedA, parts),
-        ...packBCalls(pdy + n0 * pixels * n * F32, n, rows, n, 0, packedB, parts),
-      ]);
-      phases.push(multiplyCalls(packedA, packedB, pout, m, n, rows, i > 0, parts));
-    });
+      const products = shares.map(({ n0, n1, dw }): KernelCall => {
+        const cols = identity ? 0 : staging.scratch(split.chunkRows * m * F32);
+        const packedA = staging.scratch(packedABytes(m, split.chunkRows));
+        const packedB = staging.scratch(packedBBytes(split.chunkRows, n));
+        return ["conv2d_filter_grad_images_f32", [px, ...geometryArgs(g), pdy, n, dw, 0, identity ? 1 : 0, n0, n1, split.chunkImages, cols, packedA, packedB]];
+      });
+      const sums = shares.slice(1).map(({ dw }): KernelCall[] => [["ew_binary_f32", [BINARY_CODES.add, pout, dw, pout, 0, m * n]]]);
+      return [products, ...sums];
+    };
+    const chunked = (): KernelCall[][] => {
+      const chunks = imageChunks(g, parts, chunking);
+      const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
+      const packedA = staging.scratch(packedABytes(m, maxRows));
+      const packedB = staging.scratch(packedBBytes(maxRows, n));
+      const cols = identity ? 0 : staging.scratch(maxRows * m * F32);
+      const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
+      const phases: KernelCall[][] = [];
+      chunks.forEach(([n0, n1], i) => {
+        const rows = (n1 - n0) * pixels;
+        let a = px + n0 * pixels * m * F32;
+        if (!identity) {
+          phases.push(im2colCalls(g, px + n0 * imageBytes, rows, cols, parts));
+          a = cols;
+        }
+        phases.push([
+          ...packACalls(a, m, m, rows, 1, packedA, parts),
+          ...packBCalls(pdy + n0 * pixels * n * F32, n, rows, n, 0, packedB, parts),
+        ]);
+        phases.push(multiplyCalls(packedA, packedB, pout, m, n, rows, i > 0, parts));
+      });
+      return phases;
+    };
+    const split = perThreadImages(g, parts, chunking);
+    const phases = split ? perThread(split) : chunked();
     return {
       phases,
       costNs: g.rows * m * n * NS_PER_MAC + (identity ? 0 : g.rows * m * F32 * NS_PER_COL_BYTE),
