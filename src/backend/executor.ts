@@ -5,9 +5,8 @@ import { kernels } from "../kernels/core.js";
 import { runInline, type OperationBuilder } from "../kernels/operation.js";
 import { SyncKernelPool } from "../kernels/sync-pool.js";
 
-// One thread by default: splitting a whole ResNet-20 training step over 2 threads measured no
-// gain before the convolutions split by images (kernels-bench/thread-scaling.ts, bench:train's
-// thread entry); setBackendThreads opts in.
+// One thread by default, so that the backend takes no core it was not given; setBackendThreads
+// opts in (ResNet-20 training on 2 threads: 1.5x, bench:train's thread entry).
 let threads = 1;
 /** One pool per thread count asked for, kept so that switching back and forth costs no restart. */
 const pools = new Map<number, SyncKernelPool>();

@@ -3,15 +3,13 @@
 // that `--resume` continues a killed run where its last checkpoint left it.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { computeNormalization } from "../data/batches.js";
-import { sampleCount, splitValidation } from "../data/dataset.js";
+import { computeNormalization, type Normalization } from "../data/batches.js";
+import { sampleCount, splitValidation, type Dataset } from "../data/dataset.js";
 import { DATASET_NAMES, DEFAULT_AUGMENTATION, loadDataset, type DatasetName } from "../data/registry.js";
 import { graphCost } from "../graph/cost.js";
-import { appendHistory, loadModel, newSidecar, saveModel, type ModelSidecar } from "../io/model-dir.js";
+import type { Graph, InputNode } from "../graph/ir.js";
 import { inferShapes } from "../graph/shapes.js";
-import type { Dataset } from "../data/dataset.js";
-import type { Normalization } from "../data/batches.js";
-import type { Graph } from "../graph/ir.js";
+import { appendHistory, loadModel, newSidecar, saveModel, type ModelSidecar } from "../io/model-dir.js";
 import { FullPrecLearner } from "../learners/full-prec.js";
 import { createNet, NET_NAMES, type NetName } from "../nets/zoo.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
@@ -68,7 +66,7 @@ function scheduleFrom(o: ParsedOptions, kind: string, learningRate: number, epoc
 }
 
 /** The trainer's options: the recipe, overridden by what was given. */
-function trainOptionsFrom(o: ParsedOptions, recipe: TrainingRecipe) {
+function trainOptionsFrom(o: ParsedOptions, recipe: TrainingRecipe, seed: number) {
   const epochs = (o.epochs as number | undefined) ?? recipe.epochs;
   const adam = o.optimizer === "adam";
   const learningRate = (o.lr as number | undefined) ?? (adam ? 0.001 : recipe.schedule.schedule.learningRate);
@@ -76,7 +74,7 @@ function trainOptionsFrom(o: ParsedOptions, recipe: TrainingRecipe) {
   return {
     epochs,
     batchSize: (o["batch-size"] as number | undefined) ?? recipe.batchSize,
-    seed: (o.seed as number | undefined) ?? 0,
+    seed,
     optimizer: adam ? { kind: "adam" as const } : { kind: "sgd" as const, momentum: (o.momentum as number | undefined) ?? 0.9 },
     schedule: { schedule: scheduleFrom(o, (o.schedule as string | undefined) ?? "cosine", learningRate, epochs), warmupEpochs: Math.min(warmupEpochs, epochs) },
     weightDecay: (o["weight-decay"] as number | undefined) ?? recipe.weightDecay,
@@ -118,9 +116,9 @@ async function startingPoint(o: ParsedOptions, trainSet: Dataset, seed: number):
   if (sidecar.masks !== undefined || sidecar.quantization !== undefined) {
     throw new UsageError(`pocketflow train: ${directory} is pruned or quantized (its pocketflow.json has masks or quantization); plain training would undo that, fine-tune it with the learner that made it`);
   }
-  const input = graph.nodes.find((node) => node.op === "input");
-  if (input === undefined || input.op !== "input" || input.shape.join(",") !== trainSet.imageShape.join(",")) {
-    throw new UsageError(`pocketflow train: ${directory} takes inputs of shape [${input?.op === "input" ? input.shape.join(",") : "?"}], the dataset's images are [${trainSet.imageShape.join(",")}]`);
+  const inputShape = graph.nodes.find((node): node is InputNode => node.op === "input")?.shape.join(",");
+  if (inputShape !== trainSet.imageShape.join(",")) {
+    throw new UsageError(`pocketflow train: ${directory} takes inputs of shape [${inputShape ?? "?"}], the dataset's images are [${trainSet.imageShape.join(",")}]`);
   }
   const classes = inferShapes(graph).get(graph.outputs[0])?.at(-1);
   if (classes !== trainSet.numClasses) throw new UsageError(`pocketflow train: ${directory} outputs ${classes} classes, the dataset has ${trainSet.numClasses}`);
@@ -141,7 +139,7 @@ export async function trainCommand(argv: readonly string[], io: CommandIO): Prom
   const seed = (o.seed as number | undefined) ?? 0;
   const start = await startingPoint(o, data.train, seed);
   const { graph, net } = start;
-  const options = trainOptionsFrom(o, start.recipe);
+  const options = trainOptionsFrom(o, start.recipe, seed);
   const validationCount = (o.validation as number | undefined) ?? Math.min(5000, Math.floor(sampleCount(data.train) / 10));
   const split = validationCount > 0 ? splitValidation(data.train, validationCount, options.seed) : { train: data.train, validation: undefined };
   const normalization = start.normalization ?? computeNormalization(split.train);

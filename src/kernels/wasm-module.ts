@@ -60,11 +60,6 @@ export function kernelsBuild(): KernelsBuild {
   return cachedBuild;
 }
 
-/** build/kernels.wasm (or the relaxed build) of this package, or the file named by POCKETFLOW_KERNELS_WASM. */
-export function findWasmPath(): string {
-  return kernelsBuild().path;
-}
-
 export function kernelsModule(): WebAssembly.Module {
   cachedModule ??= new WebAssembly.Module(kernelsBuild().bytes);
   return cachedModule;
