@@ -463,28 +463,20 @@ async function memoryCheck(spec: BenchModel, batch: number, steps: number, budge
   }
 }
 
-const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-
 /**
- * Training on 2 threads against 1: one model steps at each thread count in turn (1 2 2 1 ...),
- * so both counts see the same machine moment; images/s from each count's median step.
+ * Training on 2 threads against 1: one model steps at each thread count in turn, so both counts
+ * see the same machine moment (timeInterleaved); images/s from each count's median step.
  */
 async function threadScaling(spec: BenchModel, batch: number, rounds: number): Promise<BenchEntry> {
   const stepper = await makeStepper(BACKEND_NAME, spec, "train");
   const before = backendThreads();
+  const stepOn = (threads: number) => (): Promise<void> => {
+    setBackendThreads(threads);
+    return stepper.step(batch);
+  };
   try {
-    const times = new Map<number, number[]>([[1, []], [2, []]]);
-    for (const t of [1, 2]) {
-      setBackendThreads(t);
-      await stepper.step(batch); // starts the pool and grows its memory
-    }
-    for (let r = 0; r < rounds; r++) {
-      for (const t of r % 2 === 0 ? [1, 2] : [2, 1]) {
-        setBackendThreads(t);
-        times.get(t)?.push(await timeOnce(() => stepper.step(batch)));
-      }
-    }
-    const [one, two] = [median(times.get(1) ?? []), median(times.get(2) ?? [])];
+    // the warm-up step of each count starts its pool and grows the kernels' memory
+    const { one, two } = await timeInterleaved({ one: stepOn(1), two: stepOn(2) }, 0, rounds);
     return entry({
       kernel: `train ${spec.label}, 2 threads`, size: `batch ${batch}`, unit: "images/s", ours: (batch * 1000) / two,
       baseline: "ours on 1 thread", baselineValue: (batch * 1000) / one, target: ">= 1.7x", minRatio: 1.7,
