@@ -2,17 +2,15 @@
 // tfjs's own where(x >= min and x <= max, dy, 0) everywhere but on the pocketflow backend, where
 // float32 tensors of one shape take PocketflowClipGrad: one pass instead of five kernels.
 import {
-  ClipByValue, engine, getBackend, greaterEqual, lessEqual, logicalAnd, util, where, zerosLike,
-  type ClipByValueAttrs, type GradConfig, type NamedAttrMap, type Tensor,
+  ClipByValue, engine, greaterEqual, lessEqual, logicalAnd, where, zerosLike, type ClipByValueAttrs, type GradConfig, type NamedAttrMap, type Tensor,
 } from "@tensorflow/tfjs-core";
-import { BACKEND_NAME } from "../backend.js";
+import { fusableGradient } from "./fusable-gradient.js";
 import { CLIP_GRAD } from "./PocketflowClipGrad.js";
 
 /** dy where min <= x <= max, else 0; on our kernel where it applies. */
 export function clipGradient(dy: Tensor, x: Tensor, attrs: ClipByValueAttrs): Tensor {
   const { clipValueMin, clipValueMax } = attrs;
-  const fused = getBackend() === BACKEND_NAME && dy.dtype === "float32" && x.dtype === "float32" && util.arraysEqual(dy.shape, x.shape) && clipValueMin <= clipValueMax;
-  if (fused) return engine().runKernel(CLIP_GRAD, { dy, x }, { clipValueMin, clipValueMax } as unknown as NamedAttrMap) as Tensor;
+  if (fusableGradient(dy, x) && clipValueMin <= clipValueMax) return engine().runKernel(CLIP_GRAD, { dy, x }, { clipValueMin, clipValueMax } as unknown as NamedAttrMap) as Tensor;
   return where(logicalAnd(greaterEqual(x, clipValueMin), lessEqual(x, clipValueMax)), dy, zerosLike(dy));
 }
 

@@ -4,16 +4,15 @@
 // four kernels). x > 0 is written x >= the smallest positive float32, the clip gradient's
 // inclusive lower bound. Where tfjs's product gives -0 or NaN (negative or non-finite dy
 // outside the range, NaN x), ours gives 0.
-import { cast, engine, getBackend, lessEqual, mul, Relu6, step, util, type GradConfig, type NamedAttrMap, type Tensor } from "@tensorflow/tfjs-core";
-import { BACKEND_NAME } from "../backend.js";
+import { cast, engine, lessEqual, mul, Relu6, step, type GradConfig, type NamedAttrMap, type Tensor } from "@tensorflow/tfjs-core";
+import { fusableGradient } from "./fusable-gradient.js";
 import { CLIP_GRAD } from "./PocketflowClipGrad.js";
 
 /** The smallest positive float32 (a subnormal): for a float32 x, x > 0 exactly when x >= it. */
 export const MIN_POSITIVE_FLOAT32 = 2 ** -149;
 
 export function relu6Gradient(dy: Tensor, x: Tensor): Tensor {
-  const fused = getBackend() === BACKEND_NAME && dy.dtype === "float32" && x.dtype === "float32" && util.arraysEqual(dy.shape, x.shape);
-  if (fused) return engine().runKernel(CLIP_GRAD, { dy, x }, { clipValueMin: MIN_POSITIVE_FLOAT32, clipValueMax: 6 } as unknown as NamedAttrMap) as Tensor;
+  if (fusableGradient(dy, x)) return engine().runKernel(CLIP_GRAD, { dy, x }, { clipValueMin: MIN_POSITIVE_FLOAT32, clipValueMax: 6 } as unknown as NamedAttrMap) as Tensor;
   return mul(dy, cast(mul(lessEqual(x, 6), step(x)), "float32"));
 }
 

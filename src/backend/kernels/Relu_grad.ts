@@ -2,16 +2,13 @@
 // tfjs's own dy·step(x) everywhere but on the pocketflow backend, where float32 tensors of one
 // shape take PocketflowReluGrad: a single pass instead of Step plus Multiply, whose copies into
 // and out of the kernels' memory cost more than their arithmetic.
-import {
-  cast, engine, getBackend, mul, Relu, step, util, zerosLike, type GradConfig, type Tensor,
-} from "@tensorflow/tfjs-core";
-import { BACKEND_NAME } from "../backend.js";
+import { cast, engine, mul, Relu, step, zerosLike, type GradConfig, type Tensor } from "@tensorflow/tfjs-core";
+import { fusableGradient } from "./fusable-gradient.js";
 import { RELU_GRAD } from "./PocketflowReluGrad.js";
 
 /** dy·step(x), on our kernel where it applies. */
 export function reluGradient(dy: Tensor, x: Tensor): Tensor {
-  const fused = getBackend() === BACKEND_NAME && dy.dtype === "float32" && x.dtype === "float32" && util.arraysEqual(dy.shape, x.shape);
-  return fused ? (engine().runKernel(RELU_GRAD, { dy, x }) as Tensor) : mul(dy, cast(step(x), "float32"));
+  return fusableGradient(dy, x) ? (engine().runKernel(RELU_GRAD, { dy, x }) as Tensor) : mul(dy, cast(step(x), "float32"));
 }
 
 export const reluGradientConfig: GradConfig = {
