@@ -114,3 +114,15 @@ export function fillWeights(w: Float32Array, seed: number): void {
   };
   for (let i = 0; i < w.length; i++) w[i] = (next() + next() + next() - 1.5) * 0.05;
 }
+
+/** Milliseconds and calls per kernel name, summed over tf.profile runs. */
+export type KernelTimes = Map<string, { ms: number; calls: number }>;
+
+/** Adds one tf.profile run's kernels into `times` (a kernel without a timing counts 0 ms). */
+export function addKernelTimes(times: KernelTimes, kernels: ReadonlyArray<{ name: string; kernelTimeMs: unknown }>): KernelTimes {
+  for (const k of kernels) {
+    const sum = times.get(k.name) ?? { ms: 0, calls: 0 };
+    times.set(k.name, { ms: sum.ms + (typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0), calls: sum.calls + 1 });
+  }
+  return times;
+}

@@ -3,6 +3,7 @@
 // backend, one thread: per tfjs kernel, averaged over `runs` profiled runs, and the time outside
 // every kernel (tfjs-layers' JS, tensor bookkeeping). Writes nothing.
 import * as tf from "@tensorflow/tfjs-core";
+import { addKernelTimes, type KernelTimes } from "./harness.js";
 import { registerPocketflowBackend } from "../src/backend/register.js";
 import { BENCH_MODELS, type BenchModelName } from "./train.js";
 
@@ -38,16 +39,13 @@ async function main(): Promise<void> {
     await predict();
     plainMs += performance.now() - t0;
   }
-  const byName = new Map<string, { ms: number; calls: number }>();
+  const byName: KernelTimes = new Map();
   let wallMs = 0;
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
     const info = await tf.profile(predict);
     wallMs += performance.now() - t0;
-    for (const k of info.kernels) {
-      const agg = byName.get(k.name) ?? { ms: 0, calls: 0 };
-      byName.set(k.name, { ms: agg.ms + (typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0), calls: agg.calls + 1 });
-    }
+    addKernelTimes(byName, info.kernels);
   }
   const rows = [...byName.entries()].map(([name, v]) => ({ name, ms: v.ms / runs, calls: v.calls / runs }));
   const kernelMs = rows.reduce((sum, r) => sum + r.ms, 0);

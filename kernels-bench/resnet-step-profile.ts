@@ -4,6 +4,7 @@
 // thread: per tfjs kernel, summed over `steps` profiled steps and averaged, and the time outside
 // every kernel (tfjs's tape and bookkeeping, the layers' own JS). Writes nothing.
 import * as tf from "@tensorflow/tfjs-core";
+import { addKernelTimes, type KernelTimes } from "./harness.js";
 import { setBackendThreads } from "../src/backend/executor.js";
 import { registerPocketflowBackend } from "../src/backend/register.js";
 import { buildTfjsModel } from "../src/backend/tfjs-from-graph.js";
@@ -52,16 +53,13 @@ async function main(): Promise<void> {
   tf.env().set("CHECK_COMPUTATION_FOR_ERRORS", false);
   const stepper = resnetStepper(fixedBatch(batchSize));
   stepper.step();
-  const byName = new Map<string, { ms: number; calls: number }>();
+  const byName: KernelTimes = new Map();
   let wallMs = 0;
   for (let s = 0; s < steps; s++) {
     const t0 = performance.now();
     const info = await tf.profile(() => { stepper.step(); return 0; });
     wallMs += performance.now() - t0;
-    for (const k of info.kernels) {
-      const agg = byName.get(k.name) ?? { ms: 0, calls: 0 };
-      byName.set(k.name, { ms: agg.ms + (typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0), calls: agg.calls + 1 });
-    }
+    addKernelTimes(byName, info.kernels);
   }
   const rows = [...byName.entries()].map(([name, v]) => ({ name, ms: v.ms / steps, calls: v.calls / steps, composite: tf.getKernel(name, "pocketflow") === undefined }));
   const kernelMs = rows.filter((r) => !r.composite).reduce((sum, r) => sum + r.ms, 0);

@@ -24,7 +24,7 @@ import { POCKETFLOW_KERNELS, registerPocketflowBackend } from "../src/backend/re
 import { buildTfjsModel } from "../src/backend/tfjs-from-graph.js";
 import { findPackageFile } from "../src/kernels/package-files.js";
 import { createNet, type CreateNetOptions, type NetName } from "../src/nets/zoo.js";
-import { entry, timeInterleaved, type BenchEntry, type BenchOptions } from "./harness.js";
+import { addKernelTimes, entry, timeInterleaved, type BenchEntry, type BenchOptions } from "./harness.js";
 
 const PYTHON = "/usr/bin/python3";
 const LEARNING_RATE = 0.01;
@@ -392,12 +392,7 @@ async function profileTrainStep(spec: BenchModel, batch: number, budget: Budget)
     });
     const stepMs = performance.now() - t0;
     tf.env().set("CHECK_COMPUTATION_FOR_ERRORS", checking);
-    const byName = new Map<string, { ms: number; calls: number }>();
-    for (const k of info.kernels) {
-      const ms = typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
-      const agg = byName.get(k.name) ?? { ms: 0, calls: 0 };
-      byName.set(k.name, { ms: agg.ms + ms, calls: agg.calls + 1 });
-    }
+    const byName = addKernelTimes(new Map(), info.kernels);
     const times = [...byName.entries()].map(([kernel, v]) => ({
       kernel, ms: v.ms, calls: v.calls, share: v.ms / stepMs,
       ours: OUR_KERNELS.has(kernel), composite: tf.getKernel(kernel, BACKEND_NAME) === undefined,
