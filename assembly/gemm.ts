@@ -473,3 +473,91 @@ export function gemm_q8_packed(pa: usize, pb: usize, c: usize, ldc: i32, m: i32,
     }
   }
 }
+
+// ------------------------------------------------------------------ fp32, A read in place
+
+/**
+ * One 4×8 tile of C over kc steps, A read straight from its 4 rows (a0..a3, row-major with
+ * unit stride along k) instead of from a packed tile: for operands written just before in
+ * cache (Winograd's transformed tiles), packing would be one more pass for nothing.
+ */
+function microF32Rows(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let kk = 0;
+  for (; kk + 2 <= kc; kk += 2) {
+    let b0 = v128.load(b);
+    let b1 = v128.load(b, 16);
+    let a = v128.load32_splat(a0);
+    c00 = fmaRowF32(c00, a, b0); c01 = fmaRowF32(c01, a, b1);
+    a = v128.load32_splat(a1);
+    c10 = fmaRowF32(c10, a, b0); c11 = fmaRowF32(c11, a, b1);
+    a = v128.load32_splat(a2);
+    c20 = fmaRowF32(c20, a, b0); c21 = fmaRowF32(c21, a, b1);
+    a = v128.load32_splat(a3);
+    c30 = fmaRowF32(c30, a, b0); c31 = fmaRowF32(c31, a, b1);
+    b0 = v128.load(b, 32);
+    b1 = v128.load(b, 48);
+    a = v128.load32_splat(a0, 4);
+    c00 = fmaRowF32(c00, a, b0); c01 = fmaRowF32(c01, a, b1);
+    a = v128.load32_splat(a1, 4);
+    c10 = fmaRowF32(c10, a, b0); c11 = fmaRowF32(c11, a, b1);
+    a = v128.load32_splat(a2, 4);
+    c20 = fmaRowF32(c20, a, b0); c21 = fmaRowF32(c21, a, b1);
+    a = v128.load32_splat(a3, 4);
+    c30 = fmaRowF32(c30, a, b0); c31 = fmaRowF32(c31, a, b1);
+    a0 += 8; a1 += 8; a2 += 8; a3 += 8;
+    b += 64;
+  }
+  if (kk < kc) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let a = v128.load32_splat(a0);
+    c00 = fmaRowF32(c00, a, b0); c01 = fmaRowF32(c01, a, b1);
+    a = v128.load32_splat(a1);
+    c10 = fmaRowF32(c10, a, b0); c11 = fmaRowF32(c11, a, b1);
+    a = v128.load32_splat(a2);
+    c20 = fmaRowF32(c20, a, b0); c21 = fmaRowF32(c21, a, b1);
+    a = v128.load32_splat(a3);
+    c30 = fmaRowF32(c30, a, b0); c31 = fmaRowF32(c31, a, b1);
+  }
+  storeTileF32(c, ldc, rows, cols, add, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/**
+ * C[M×N] (+)= A · packed B with A row-major (row stride lda) read in place. Rows past M in the
+ * last tile read row 0 again and are not stored.
+ */
+export function gemm_f32_rows(a: usize, lda: i32, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool): void {
+  const panels = (n + 7) >> 3;
+  const tiles = (m + 3) >> 2;
+  const kcMax = blockDepth(k);
+  const stride = <usize>lda << 2;
+  if (k == 0) {
+    if (!accumulate) {
+      for (let r = 0; r < m; r++) memory.fill(c + ((<usize>r * <usize>ldc) << 2), 0, <usize>n << 2);
+    }
+    return;
+  }
+  for (let kb = 0; kb < k; kb += kcMax) {
+    const kc = min(kcMax, k - kb);
+    const add = accumulate || kb > 0;
+    for (let tb = 0; tb < tiles; tb += BLOCK_TILES) {
+      const tEnd = min(tiles, tb + BLOCK_TILES);
+      for (let p = 0; p < panels; p++) {
+        const b = pb + ((<usize>p * <usize>k + <usize>kb) << 5);
+        const cols = min(8, n - (p << 3));
+        for (let t = tb; t < tEnd; t++) {
+          const row0 = t << 2;
+          const rows = min(4, m - row0);
+          const r0 = a + <usize>row0 * stride + (<usize>kb << 2);
+          const r1 = rows > 1 ? r0 + stride : r0;
+          const r2 = rows > 2 ? r0 + 2 * stride : r0;
+          const r3 = rows > 3 ? r0 + 3 * stride : r0;
+          const c0 = c + ((<usize>row0 * <usize>ldc + <usize>(p << 3)) << 2);
+          microF32Rows(r0, r1, r2, r3, b, kc, c0, ldc, rows, cols, add);
+        }
+      }
+    }
+  }
+}

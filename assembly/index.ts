@@ -17,3 +17,4 @@ export * from "./elementwise";
 export * from "./batchnorm";
 export * from "./optimizers";
 export * from "./conv2d";
+export * from "./winograd";

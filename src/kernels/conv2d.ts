@@ -17,6 +17,7 @@ import { BINARY_CODES } from "./elementwise.js";
 import { splitCount } from "./gemm.js";
 import { checkGeometry } from "./im2col.js";
 import { runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
+import { winogradApplies, winogradCostNs, winogradFilterGradPhases, winogradForwardPhases } from "./winograd.js";
 
 const TILE_ROWS = 4;
 const PANEL_COLS = 8;
@@ -242,6 +243,7 @@ export function conv2dForwardOp(
   const [k, n] = [g.patchSize, outChannels];
   const pixels = g.outHeight * g.outWidth;
   const identity = im2colIsIdentity(g);
+  const winograd = winogradApplies(g, n);
   return (core: KernelCore, parts: number) => {
     if (g.rows === 0 || n === 0) return trivialOp(target, () => undefined);
     if (k === 0) return trivialOp(target, (t) => applyEpilogue(t.fill(0), t, n, epilogue));
@@ -249,7 +251,7 @@ export function conv2dForwardOp(
     const px = staging.input(x);
     const pw = staging.input(w);
     const pout = staging.output(target);
-    const packedB = staging.scratch(packedBBytes(k, n));
+    const packedB = winograd ? 0 : staging.scratch(packedBBytes(k, n));
     // the bias rides in the GEMM: Y starts as bias rows and the product is accumulated onto it
     const bias = perChannel(epilogue.bias, n);
     if (bias) fillRows(core.view(Float32Array, pout, target.length), bias);
@@ -284,10 +286,12 @@ export function conv2dForwardOp(
       return phases;
     };
     const split = perThreadImages(g, parts, chunking);
-    const phases = split ? perThread(split) : chunked();
+    const phases = winograd
+      ? winogradForwardPhases(g, n, px, pw, pout, bias !== undefined, staging, parts)
+      : split ? perThread(split) : chunked();
     return {
       phases,
-      costNs: g.rows * k * n * NS_PER_MAC + (identity ? 0 : g.rows * k * F32 * NS_PER_COL_BYTE),
+      costNs: winograd ? winogradCostNs(g, n) : g.rows * k * n * NS_PER_MAC + (identity ? 0 : g.rows * k * F32 * NS_PER_COL_BYTE),
       finish() {
         if ((activation.activation ?? "linear") !== "linear") applyEpilogue(core.view(Float32Array, pout, target.length), target, n, activation);
         else staging.copyBack(pout, target);
@@ -339,8 +343,11 @@ function flipTransposeFilter(w: Float32Array, g: ConvGeometry, outChannels: numb
  * 32×32×16→16: 10.1 as a conv vs 11.4; 16×16×32→32: 9.1 vs 9.8; 32×32×16→8: 4.9 vs 7.4;
  * 8×8×64→64: 7.7 vs 7.4; 32×32×3→16: 6.2 vs 3.2.
  */
-const preferTransposedConv = (g: ConvGeometry, outChannels: number): boolean =>
-  !im2colIsIdentity(g) && outChannels > 0 && outChannels <= 32 && g.inChannels >= 8;
+function preferTransposedConv(g: ConvGeometry, outChannels: number): boolean {
+  const transposed = transposedConvGeometry(g, outChannels);
+  if (transposed && winogradApplies(transposed, g.inChannels)) return true;
+  return !im2colIsIdentity(g) && outChannels > 0 && outChannels <= 32 && g.inChannels >= 8;
+}
 
 /** True when conv2dBackpropInputOp computes dX as a convolution of dY (else through col2im). */
 export const backpropInputRunsAsConv = (g: ConvGeometry, outChannels: number): boolean =>
@@ -436,6 +443,7 @@ export function conv2dBackpropFilterOp(
   const [m, n] = [g.patchSize, outChannels];
   const pixels = g.outHeight * g.outWidth;
   const identity = im2colIsIdentity(g);
+  const winograd = winogradApplies(g, n);
   return (core: KernelCore, parts: number) => {
     if (target.length === 0) return trivialOp(target, () => undefined);
     if (g.rows === 0) return trivialOp(target, (t) => t.fill(0));
@@ -479,10 +487,10 @@ export function conv2dBackpropFilterOp(
       return phases;
     };
     const split = perThreadImages(g, parts, chunking);
-    const phases = split ? perThread(split) : chunked();
+    const phases = winograd ? winogradFilterGradPhases(g, n, px, pdy, pout, staging, parts) : split ? perThread(split) : chunked();
     return {
       phases,
-      costNs: g.rows * m * n * NS_PER_MAC + (identity ? 0 : g.rows * m * F32 * NS_PER_COL_BYTE),
+      costNs: winograd ? winogradCostNs(g, n) : g.rows * m * n * NS_PER_MAC + (identity ? 0 : g.rows * m * F32 * NS_PER_COL_BYTE),
       finish() {
         staging.copyBack(pout, target);
         return target;

@@ -13,3 +13,4 @@ export * from "./reference/pooling.js";
 export * from "./reference/elementwise.js";
 export * from "./reference/batchnorm.js";
 export * from "./reference/optimizers.js";
+export * from "./reference/winograd.js";

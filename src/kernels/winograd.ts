@@ -1,0 +1,115 @@
+// Winograd F(2×2, 3×3) for the 3×3 stride-1 convolutions that dominate ResNet-style training
+// (assembly/winograd.ts has the transforms): the forward pass and the filter gradient do 16
+// multiplies per 2×2 tile where im2col + GEMM does 36, and skip im2col and A-packing. The input
+// gradient of a stride-1 conv is itself such a convolution (of dY with the flipped filter), so
+// conv2d.ts sends it here too. Channels are vectorised 4 at a time: both counts must be
+// multiples of 4. Each thread takes its own images and works through them in cache-sized
+// chunks of tiles, as the im2col path does.
+import type { ConvGeometry } from "./conv-geometry.js";
+import type { Staging } from "./core.js";
+import { BINARY_CODES } from "./elementwise.js";
+import { splitCount } from "./gemm.js";
+import type { KernelCall } from "./operation.js";
+
+const F32 = 4;
+const PANEL_COLS = 8;
+const TILE_ROWS = 4;
+/** The 4×4 transform domain: 16 matrices per chunk. */
+const XI = 16;
+/**
+ * Bytes of transformed tiles per chunk (input side + output side, all 16 ξ): small enough to
+ * stay in a core's L2 between the transform writing them and the GEMMs reading them.
+ */
+const CHUNK_BYTES = 256 * 1024;
+/** Below this many input channels the 16 GEMMs are too shallow to beat im2col + one GEMM. */
+const MIN_IN_CHANNELS = 8;
+// Single-thread costs (measured on the ResNet-20 shapes) for the pool's split decision.
+const NS_PER_MAC = 0.045;
+const NS_PER_TRANSFORMED_VALUE = 0.6;
+
+/**
+ * On unless POCKETFLOW_WINOGRAD=0: the switch exists to compare with (or reproduce) im2col's
+ * results, which differ from Winograd's in the last bits.
+ */
+let enabled = typeof process === "undefined" || process.env?.POCKETFLOW_WINOGRAD !== "0";
+
+/** Turns the Winograd path on or off for convolutions built after the call; returns the previous setting. */
+export function setWinogradEnabled(on: boolean): boolean {
+  const previous = enabled;
+  enabled = on;
+  return previous;
+}
+
+/** True when a convolution of this geometry runs as Winograd F(2×2, 3×3). */
+export function winogradApplies(g: ConvGeometry, outChannels: number): boolean {
+  return enabled && g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1 &&
+    g.dilationHeight === 1 && g.dilationWidth === 1 &&
+    g.inChannels >= MIN_IN_CHANNELS && g.inChannels % 4 === 0 && outChannels > 0 && outChannels % 4 === 0 &&
+    g.outHeight > 0 && g.outWidth > 0 && g.batch > 0;
+}
+
+const tilesPerImage = (g: ConvGeometry): number => Math.ceil(g.outHeight / 2) * Math.ceil(g.outWidth / 2);
+
+/** Tiles per chunk: a multiple of 4 within CHUNK_BYTES, and no more than a thread has. */
+function chunkTiles(g: ConvGeometry, outChannels: number, maxImages: number): number {
+  const budget = Math.floor(CHUNK_BYTES / (XI * F32 * (g.inChannels + outChannels)));
+  const fit = Math.max(TILE_ROWS, budget - (budget % TILE_ROWS));
+  return Math.min(fit, Math.ceil((maxImages * tilesPerImage(g)) / TILE_ROWS) * TILE_ROWS);
+}
+
+/** Bytes of the 16 transformed matrices of one chunk, `width` channels wide (see winogradMatrixBytes). */
+const transformedBytes = (chunk: number, width: number): number => XI * (chunk * width + 16) * F32;
+const packedBBytes = (k: number, n: number): number => Math.ceil(n / PANEL_COLS) * PANEL_COLS * k * F32;
+const packedABytes = (m: number, k: number): number => Math.ceil(m / TILE_ROWS) * TILE_ROWS * k * F32;
+
+/** The geometry arguments the Winograd kernels take after their input pointer. */
+const geometryArgs = (g: ConvGeometry): number[] => [g.inHeight, g.inWidth, g.inChannels, g.padTop, g.padLeft, g.outHeight, g.outWidth];
+
+/** Estimated single-thread time: the 16/36 of direct MACs plus the transforms. */
+export function winogradCostNs(g: ConvGeometry, outChannels: number): number {
+  const tiles = g.batch * tilesPerImage(g);
+  return tiles * XI * (g.inChannels * outChannels * NS_PER_MAC + (g.inChannels + outChannels) * NS_PER_TRANSFORMED_VALUE / XI * 4);
+}
+
+/**
+ * Phases of Y (+)= conv(X, W) by Winograd: the filter transformed and packed once, then one call
+ * per thread over its images. y is added to when `accumulate` (the bias rides in that way).
+ */
+export function winogradForwardPhases(
+  g: ConvGeometry, outChannels: number, px: number, pw: number, pout: number, accumulate: boolean, staging: Staging, parts: number,
+): KernelCall[][] {
+  const [C, N] = [g.inChannels, outChannels];
+  const packedU = staging.scratch(XI * packedBBytes(C, N));
+  const ranges = splitCount(g.batch, parts);
+  const chunk = chunkTiles(g, N, ranges[0][1] - ranges[0][0]);
+  return [
+    [["winograd_filter_f32", [pw, C, N, packedU]]],
+    ranges.map(([n0, n1]): KernelCall => {
+      const v = staging.scratch(transformedBytes(chunk, C));
+      const m = staging.scratch(transformedBytes(chunk, N));
+      return ["conv2d_winograd_forward_images_f32", [px, ...geometryArgs(g), packedU, N, pout, accumulate ? 1 : 0, n0, n1, chunk, v, m]];
+    }),
+  ];
+}
+
+/**
+ * Phases of dW = conv2d filter gradient by Winograd: each thread sums its images' products in the
+ * transform domain into its own share, the shares are added, and one transform gives dW.
+ */
+export function winogradFilterGradPhases(
+  g: ConvGeometry, outChannels: number, px: number, pdy: number, pout: number, staging: Staging, parts: number,
+): KernelCall[][] {
+  const [C, N] = [g.inChannels, outChannels];
+  const ranges = splitCount(g.batch, parts);
+  const chunk = chunkTiles(g, N, ranges[0][1] - ranges[0][0]);
+  const shares = ranges.map(() => staging.scratch(XI * C * N * F32));
+  const products = ranges.map(([n0, n1], r): KernelCall => {
+    const v = staging.scratch(transformedBytes(chunk, C));
+    const z = staging.scratch(transformedBytes(chunk, N));
+    const packedA = staging.scratch(packedABytes(C, chunk));
+    const packedB = staging.scratch(packedBBytes(chunk, N));
+    return ["conv2d_winograd_filter_grad_images_f32", [px, ...geometryArgs(g), pdy, N, shares[r], 0, n0, n1, chunk, v, z, packedA, packedB]];
+  });
+  const sums = shares.slice(1).map((share): KernelCall[] => [["ew_binary_f32", [BINARY_CODES.add, shares[0], share, shares[0], 0, XI * C * N]]]);
+  return [products, ...sums, [["winograd_filter_grad_f32", [shares[0], C, N, pout]]]];
+}
