@@ -1,22 +1,30 @@
 // Winograd's minimal filtering for 3×3 stride-1 convolutions (Lavin & Gray 2016), NHWC, with
 // channels vectorised 4 at a time (both channel counts must be multiples of 4).
 //
-// Forward, F(2×2, 3×3): each 2×2 output tile is  Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A  for the 4×4 input
-// patch d under it. Summed over input channels, the 16 element-wise products become 16 GEMMs
-// (tiles × cin) · (cin × cout): 16 multiplies per tile where direct convolution needs 36.
-//   Bᵀ = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]   G = [1 0 0; ½ ½ ½; ½ -½ ½; 0 0 1]
-//   Aᵀ = [1 1 1 0; 0 1 -1 -1]
-// Filter gradient, F(3×3, 2×2): the 3×3 gradient is the correlation of each input patch d with
-// the 2×2 tile of dY over it, so dW = A'ᵀ [Σ_tiles (G' dy G'ᵀ) ⊙ (Bᵀ d B)] A', the sum over tiles
-// being 16 GEMMs (cin × tiles) · (tiles × cout). Same Bᵀ, and
-//   G' = [1 0; 1 1; 1 -1; 0 -1]   A'ᵀ = [1 ½ ½ 0; 0 ½ -½ 0; 0 ½ ½ 1]
-// The 16 transformed matrices ("ξ" = 4·row + column of the 4×4 transform) lie one after another.
+// Forward, F(4×4, 3×3): each 4×4 output tile is  Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A  for the 6×6
+// input patch d under it. Summed over input channels, the 36 element-wise products become 36
+// GEMMs (tiles × cin) · (cin × cout): 36 multiplies per 16 outputs where direct convolution
+// needs 144 (F(2×2, 3×3) needs 64; measured, the larger tile is ~1.3× faster end to end).
+//   Bᵀ = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+//   G  = [¼ 0 0; -⅙ -⅙ -⅙; -⅙ ⅙ -⅙; 1/24 1/12 ⅙; 1/24 -1/12 ⅙; 0 0 1]
+//   Aᵀ = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+// Filter gradient, F(3×3, 4×4): the 3×3 gradient is the correlation of each 6×6 input patch d
+// with the 4×4 tile of dY over it, so dW = Gᵀ [Σ_tiles (A dy Aᵀ) ⊙ (Bᵀ d B)] G (the transposed
+// algorithm: the roles of A and G swap), the sum over tiles being 36 GEMMs (cin × tiles) · (tiles × cout).
+// The 36 transformed matrices ("ξ" = 6·row + column of the 6×6 transform) lie one after another.
+// Each 2-D transform runs as two passes of the 1-D one, rows then columns, through the ξ slots
+// themselves: 36 vectors do not fit in registers.
 import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows } from "./gemm";
+
+/** Transform points per side, output pixels per tile side, and transformed matrices. */
+const ALPHA: i32 = 6;
+const TILE: i32 = 4;
+const XI: i32 = 36;
 
 /**
  * Bytes from one ξ's matrix of `count` rows × `width` channels to the next: one cache line more
- * than the matrix, so that the 16 streams a transform reads or writes at once do not all fall in
- * the same L1 set (matrices of 4 KiB multiples did: the input transform ran 2× slower).
+ * than the matrix, so that the 36 streams a transform reads or writes at once do not all fall in
+ * the same L1 set (F(2×2)'s 16 matrices of 4 KiB multiples made its input transform 2× slower).
  */
 // @ts-ignore: decorator
 @inline
@@ -31,75 +39,111 @@ function packedFilterBytes(cin: i32, cout: i32): usize {
   return (<usize>((cout + 7) >> 3) << 3) * <usize>cin * 4;
 }
 
+// @ts-ignore: decorator
+@inline
+function scale(v: v128, s: f32): v128 {
+  return f32x4.mul(v, f32x4.splat(s));
+}
+
+/** Stores the 6 values Bᵀ·d of d0..d5 at p, p + stride, ... */
+// @ts-ignore: decorator
+@inline
+function storeBt(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, p: usize, stride: usize): void {
+  const t1 = f32x4.sub(d4, scale(d2, 4));
+  const t2 = f32x4.sub(d3, scale(d1, 4));
+  const t3 = f32x4.sub(d4, d2);
+  const t4 = scale(f32x4.sub(d3, d1), 2);
+  v128.store(p, f32x4.add(scale(f32x4.sub(d0, d2), 4), t3));
+  v128.store(p + stride, f32x4.add(t1, t2));
+  v128.store(p + 2 * stride, f32x4.sub(t1, t2));
+  v128.store(p + 3 * stride, f32x4.add(t3, t4));
+  v128.store(p + 4 * stride, f32x4.sub(t3, t4));
+  v128.store(p + 5 * stride, f32x4.add(scale(f32x4.sub(d1, d3), 4), f32x4.sub(d5, d3)));
+}
+
+/** Stores the 6 values G·g of the 3 taps g0..g2 at p, p + stride, ... */
+// @ts-ignore: decorator
+@inline
+function storeG(g0: v128, g1: v128, g2: v128, p: usize, stride: usize): void {
+  const even = f32x4.add(g0, g2);
+  const quarter = f32x4.add(scale(g0, 1.0 / 24), scale(g2, 1.0 / 6));
+  v128.store(p, scale(g0, 0.25));
+  v128.store(p + stride, scale(f32x4.add(even, g1), -1.0 / 6));
+  v128.store(p + 2 * stride, scale(f32x4.sub(even, g1), -1.0 / 6));
+  v128.store(p + 3 * stride, f32x4.add(quarter, scale(g1, 1.0 / 12)));
+  v128.store(p + 4 * stride, f32x4.sub(quarter, scale(g1, 1.0 / 12)));
+  v128.store(p + 5 * stride, g2);
+}
+
+/** Stores the 6 values A·y of the 4 gradient values y0..y3 at p, p + stride, ... */
+// @ts-ignore: decorator
+@inline
+function storeA(y0: v128, y1: v128, y2: v128, y3: v128, p: usize, stride: usize): void {
+  const even = f32x4.add(y0, y2);
+  const odd = f32x4.add(y1, y3);
+  const even4 = f32x4.add(y0, scale(y2, 4));
+  const odd8 = f32x4.add(scale(y1, 2), scale(y3, 8));
+  v128.store(p, y0);
+  v128.store(p + stride, f32x4.add(even, odd));
+  v128.store(p + 2 * stride, f32x4.sub(even, odd));
+  v128.store(p + 3 * stride, f32x4.add(even4, odd8));
+  v128.store(p + 4 * stride, f32x4.sub(even4, odd8));
+  v128.store(p + 5 * stride, y3);
+}
+
+/** Stores the 4 values Aᵀ·m of m0..m5 at p, p + stride, ... */
+// @ts-ignore: decorator
+@inline
+function storeAt(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, p: usize, stride: usize): void {
+  const a = f32x4.add(m1, m2), b = f32x4.sub(m1, m2), c = f32x4.add(m3, m4), d = f32x4.sub(m3, m4);
+  v128.store(p, f32x4.add(f32x4.add(m0, a), c));
+  v128.store(p + stride, f32x4.add(b, scale(d, 2)));
+  v128.store(p + 2 * stride, f32x4.add(a, scale(c, 4)));
+  v128.store(p + 3 * stride, f32x4.add(f32x4.add(b, scale(d, 8)), m5));
+}
+
+/** Stores the 3 values Gᵀ·s of s0..s5 at p, p + stride, p + 2·stride. */
+// @ts-ignore: decorator
+@inline
+function storeGt(s0: v128, s1: v128, s2: v128, s3: v128, s4: v128, s5: v128, p: usize, stride: usize): void {
+  const a = f32x4.add(s1, s2), b = f32x4.sub(s1, s2), c = f32x4.add(s3, s4), d = f32x4.sub(s3, s4);
+  v128.store(p, f32x4.add(f32x4.sub(scale(s0, 0.25), scale(a, 1.0 / 6)), scale(c, 1.0 / 24)));
+  v128.store(p + stride, f32x4.add(scale(b, -1.0 / 6), scale(d, 1.0 / 12)));
+  v128.store(p + 2 * stride, f32x4.add(scale(f32x4.sub(c, a), 1.0 / 6), s5));
+}
+
+/** The i-th vector of a row or column of ξ slots that lie `stride` bytes apart from p. */
+// @ts-ignore: decorator
+@inline
+function load6(p: usize, stride: usize, i: i32): v128 {
+  return v128.load(p + <usize>i * stride);
+}
+
 /**
- * The filter HWIO [3, 3, cin, cout] transformed, U[ξ] = (G g Gᵀ)[ξ], into 16 packed-B matrices
+ * The filter HWIO [3, 3, cin, cout] transformed, U[ξ] = (G g Gᵀ)[ξ], into 36 packed-B matrices
  * of cin × cout for the GEMM (panels of 8 columns, k-major, zero-padded).
  */
 export function winograd_filter_f32(w: usize, cin: i32, cout: i32, out: usize): void {
   const xiBytes = packedFilterBytes(cin, cout);
-  if ((cout & 7) != 0) memory.fill(out, 0, xiBytes * 16);
+  if ((cout & 7) != 0) memory.fill(out, 0, xiBytes * XI);
   const tap = <usize>cin * <usize>cout * 4;
+  const row = 6 * xiBytes;
   for (let k = 0; k < cin; k++) {
     for (let col = 0; col < cout; col += 4) {
       const src = w + ((<usize>k * <usize>cout + <usize>col) << 2);
       const dst = out + ((((<usize>(col >> 3) * <usize>cin + <usize>k) << 3) + <usize>(col & 7)) << 2);
-      const half = f32x4.splat(0.5);
-      // G g: rows of the 3×3 (taps i·3 + j)
-      const g00 = v128.load(src), g01 = v128.load(src + tap), g02 = v128.load(src + 2 * tap);
-      const g10 = v128.load(src + 3 * tap), g11 = v128.load(src + 4 * tap), g12 = v128.load(src + 5 * tap);
-      const g20 = v128.load(src + 6 * tap), g21 = v128.load(src + 7 * tap), g22 = v128.load(src + 8 * tap);
-      filterRow(g00, g01, g02, dst, xiBytes, 0, half);
-      filterRow(
-        f32x4.mul(f32x4.add(f32x4.add(g00, g10), g20), half),
-        f32x4.mul(f32x4.add(f32x4.add(g01, g11), g21), half),
-        f32x4.mul(f32x4.add(f32x4.add(g02, g12), g22), half),
-        dst, xiBytes, 1, half,
-      );
-      filterRow(
-        f32x4.mul(f32x4.add(f32x4.sub(g00, g10), g20), half),
-        f32x4.mul(f32x4.add(f32x4.sub(g01, g11), g21), half),
-        f32x4.mul(f32x4.add(f32x4.sub(g02, g12), g22), half),
-        dst, xiBytes, 2, half,
-      );
-      filterRow(g20, g21, g22, dst, xiBytes, 3, half);
+      // rows: each tap row i of g -> 6 values in slots ξ = 6i + j
+      for (let i = 0; i < 3; i++) {
+        const r = src + <usize>(i * 3) * tap;
+        storeG(v128.load(r), v128.load(r + tap), v128.load(r + 2 * tap), dst + <usize>i * row, xiBytes);
+      }
+      // columns: slots (0..2, j) -> (0..5, j)
+      for (let j = 0; j < ALPHA; j++) {
+        const p = dst + <usize>j * xiBytes;
+        storeG(v128.load(p), v128.load(p + row), v128.load(p + 2 * row), p, row);
+      }
     }
   }
-}
-
-/** One row a of (G g) Gᵀ: the 4 values ξ = 4a..4a+3 from the row's 3 taps. */
-// @ts-ignore: decorator
-@inline
-function filterRow(r0: v128, r1: v128, r2: v128, dst: usize, xiBytes: usize, a: i32, half: v128): void {
-  const p = dst + <usize>(a << 2) * xiBytes;
-  v128.store(p, r0);
-  v128.store(p + xiBytes, f32x4.mul(f32x4.add(f32x4.add(r0, r1), r2), half));
-  v128.store(p + 2 * xiBytes, f32x4.mul(f32x4.add(f32x4.sub(r0, r1), r2), half));
-  v128.store(p + 3 * xiBytes, r2);
-}
-
-/** One row a of (Bᵀ d) B: ξ = 4a..4a+3 from the row's 4 values. */
-// @ts-ignore: decorator
-@inline
-function inputRow(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, xiBytes: usize, a: i32): void {
-  const p = dst + <usize>(a << 2) * xiBytes;
-  v128.store(p, f32x4.sub(r0, r2));
-  v128.store(p + xiBytes, f32x4.add(r1, r2));
-  v128.store(p + 2 * xiBytes, f32x4.sub(r2, r1));
-  v128.store(p + 3 * xiBytes, f32x4.sub(r1, r3));
-}
-
-/** Bᵀ d B of one 4×4 patch of 4 channels (d_uv is row u, column v). */
-// @ts-ignore: decorator
-@inline
-function inputTile(
-  d00: v128, d01: v128, d02: v128, d03: v128, d10: v128, d11: v128, d12: v128, d13: v128,
-  d20: v128, d21: v128, d22: v128, d23: v128, d30: v128, d31: v128, d32: v128, d33: v128,
-  dst: usize, xiBytes: usize,
-): void {
-  inputRow(f32x4.sub(d00, d20), f32x4.sub(d01, d21), f32x4.sub(d02, d22), f32x4.sub(d03, d23), dst, xiBytes, 0);
-  inputRow(f32x4.add(d10, d20), f32x4.add(d11, d21), f32x4.add(d12, d22), f32x4.add(d13, d23), dst, xiBytes, 1);
-  inputRow(f32x4.sub(d20, d10), f32x4.sub(d21, d11), f32x4.sub(d22, d12), f32x4.sub(d23, d13), dst, xiBytes, 2);
-  inputRow(f32x4.sub(d10, d30), f32x4.sub(d11, d31), f32x4.sub(d12, d32), f32x4.sub(d13, d33), dst, xiBytes, 3);
 }
 
 /** 4 channels at pixel (y, x) of one image, or zeros outside it. */
@@ -112,13 +156,14 @@ function pixelOrZero(image: usize, y: i32, x: i32, H: i32, W: i32, C: i32, c: i3
 
 /**
  * V[ξ] rows 0..count-1 = (Bᵀ d B)[ξ] of the tiles tile0..tile0+count-1 of x (NHWC [·, H, W, C]):
- * tile t is image t / (tilesH·tilesW), output rows 2ty..2ty+1 and columns 2tx..2tx+1, over the
- * input patch at (2ty - padTop, 2tx - padLeft); pixels outside the image are 0. Each V[ξ] is a
- * count × C row-major matrix; they follow each other in `out`.
+ * tile t is image t / (tilesH·tilesW), output rows 4ty..4ty+3 and columns 4tx..4tx+3, over the
+ * 6×6 input patch at (4ty - padTop, 4tx - padLeft); pixels outside the image are 0. Each V[ξ] is
+ * a count × C row-major matrix; they follow each other in `out`, winogradMatrixBytes apart.
  */
 export function winograd_input_f32(x: usize, H: i32, W: i32, C: i32, padTop: i32, padLeft: i32, tilesH: i32, tilesW: i32, tile0: i32, count: i32, out: usize): void {
   const perImage = tilesH * tilesW;
   const xiBytes = winogradMatrixBytes(count, C);
+  const rowSlots = 6 * xiBytes;
   const pixel = <usize>C << 2;
   const row = <usize>W * pixel;
   for (let t = 0; t < count; t++) {
@@ -126,36 +171,32 @@ export function winograd_input_f32(x: usize, H: i32, W: i32, C: i32, padTop: i32
     const n = tile / perImage;
     const rest = tile - n * perImage;
     const ty = rest / tilesW;
-    const y0 = (ty << 1) - padTop;
-    const x0 = ((rest - ty * tilesW) << 1) - padLeft;
+    const y0 = ty * TILE - padTop;
+    const x0 = (rest - ty * tilesW) * TILE - padLeft;
     const image = x + <usize>n * <usize>H * row;
-    const dst = out + <usize>t * pixel;
-    if (y0 >= 0 && x0 >= 0 && y0 + 4 <= H && x0 + 4 <= W) {
-      let p = image + <usize>y0 * row + <usize>x0 * pixel;
-      for (let c = 0; c < C; c += 4) {
-        inputTile(
-          v128.load(p), v128.load(p + pixel), v128.load(p + 2 * pixel), v128.load(p + 3 * pixel),
-          v128.load(p + row), v128.load(p + row + pixel), v128.load(p + row + 2 * pixel), v128.load(p + row + 3 * pixel),
-          v128.load(p + 2 * row), v128.load(p + 2 * row + pixel), v128.load(p + 2 * row + 2 * pixel), v128.load(p + 2 * row + 3 * pixel),
-          v128.load(p + 3 * row), v128.load(p + 3 * row + pixel), v128.load(p + 3 * row + 2 * pixel), v128.load(p + 3 * row + 3 * pixel),
-          dst + (<usize>c << 2), xiBytes,
-        );
-        p += 16;
-      }
-      continue;
-    }
+    const inside = y0 >= 0 && x0 >= 0 && y0 + ALPHA <= H && x0 + ALPHA <= W;
     for (let c = 0; c < C; c += 4) {
-      inputTile(
-        pixelOrZero(image, y0, x0, H, W, C, c), pixelOrZero(image, y0, x0 + 1, H, W, C, c),
-        pixelOrZero(image, y0, x0 + 2, H, W, C, c), pixelOrZero(image, y0, x0 + 3, H, W, C, c),
-        pixelOrZero(image, y0 + 1, x0, H, W, C, c), pixelOrZero(image, y0 + 1, x0 + 1, H, W, C, c),
-        pixelOrZero(image, y0 + 1, x0 + 2, H, W, C, c), pixelOrZero(image, y0 + 1, x0 + 3, H, W, C, c),
-        pixelOrZero(image, y0 + 2, x0, H, W, C, c), pixelOrZero(image, y0 + 2, x0 + 1, H, W, C, c),
-        pixelOrZero(image, y0 + 2, x0 + 2, H, W, C, c), pixelOrZero(image, y0 + 2, x0 + 3, H, W, C, c),
-        pixelOrZero(image, y0 + 3, x0, H, W, C, c), pixelOrZero(image, y0 + 3, x0 + 1, H, W, C, c),
-        pixelOrZero(image, y0 + 3, x0 + 2, H, W, C, c), pixelOrZero(image, y0 + 3, x0 + 3, H, W, C, c),
-        dst + (<usize>c << 2), xiBytes,
-      );
+      const dst = out + ((<usize>t * <usize>C + <usize>c) << 2);
+      // rows u of the patch -> slots ξ = 6u + j
+      for (let u = 0; u < ALPHA; u++) {
+        const slots = dst + <usize>u * rowSlots;
+        if (inside) {
+          const p = image + <usize>(y0 + u) * row + <usize>x0 * pixel + (<usize>c << 2);
+          storeBt(v128.load(p), v128.load(p + pixel), v128.load(p + 2 * pixel), v128.load(p + 3 * pixel), v128.load(p + 4 * pixel), v128.load(p + 5 * pixel), slots, xiBytes);
+        } else {
+          const y = y0 + u;
+          storeBt(
+            pixelOrZero(image, y, x0, H, W, C, c), pixelOrZero(image, y, x0 + 1, H, W, C, c), pixelOrZero(image, y, x0 + 2, H, W, C, c),
+            pixelOrZero(image, y, x0 + 3, H, W, C, c), pixelOrZero(image, y, x0 + 4, H, W, C, c), pixelOrZero(image, y, x0 + 5, H, W, C, c),
+            slots, xiBytes,
+          );
+        }
+      }
+      // columns j: slots (0..5, j) in place
+      for (let j = 0; j < ALPHA; j++) {
+        const p = dst + <usize>j * xiBytes;
+        storeBt(load6(p, rowSlots, 0), load6(p, rowSlots, 1), load6(p, rowSlots, 2), load6(p, rowSlots, 3), load6(p, rowSlots, 4), load6(p, rowSlots, 5), p, rowSlots);
+      }
     }
   }
 }
@@ -170,38 +211,40 @@ function storeOutput(image: usize, y: i32, x: i32, OH: i32, OW: i32, N: i32, c: 
 }
 
 /**
- * y (+)= Aᵀ m A for the tiles tile0..tile0+count-1: m holds 16 count × N row-major matrices (the
- * GEMM products), y is NHWC [·, OH, OW, N]; tile outputs past the edge are dropped.
+ * y (+)= Aᵀ m A for the tiles tile0..tile0+count-1: m holds 36 count × N row-major matrices (the
+ * GEMM products, overwritten here), y is NHWC [·, OH, OW, N]; tile outputs past the edge are dropped.
  */
 export function winograd_output_f32(m: usize, count: i32, N: i32, y: usize, OH: i32, OW: i32, tilesH: i32, tilesW: i32, tile0: i32, accumulate: i32): void {
   const perImage = tilesH * tilesW;
-  const xi = winogradMatrixBytes(count, N);
+  const xiBytes = winogradMatrixBytes(count, N);
+  const rowSlots = 6 * xiBytes;
   const add = accumulate != 0;
   for (let t = 0; t < count; t++) {
     const tile = tile0 + t;
     const n = tile / perImage;
     const rest = tile - n * perImage;
     const ty = rest / tilesW;
-    const oy = ty << 1;
-    const ox = (rest - ty * tilesW) << 1;
+    const oy = ty * TILE;
+    const ox = (rest - ty * tilesW) * TILE;
     const image = y + <usize>n * <usize>OH * <usize>OW * <usize>N * 4;
-    let p = m + <usize>t * <usize>N * 4;
     for (let c = 0; c < N; c += 4) {
-      // Aᵀ m: two rows of 4, from the 4 rows of m
-      const m00 = v128.load(p), m01 = v128.load(p + xi), m02 = v128.load(p + 2 * xi), m03 = v128.load(p + 3 * xi);
-      const m10 = v128.load(p + 4 * xi), m11 = v128.load(p + 5 * xi), m12 = v128.load(p + 6 * xi), m13 = v128.load(p + 7 * xi);
-      const m20 = v128.load(p + 8 * xi), m21 = v128.load(p + 9 * xi), m22 = v128.load(p + 10 * xi), m23 = v128.load(p + 11 * xi);
-      const m30 = v128.load(p + 12 * xi), m31 = v128.load(p + 13 * xi), m32 = v128.load(p + 14 * xi), m33 = v128.load(p + 15 * xi);
-      const s0 = f32x4.add(m10, m20), s1 = f32x4.add(m11, m21), s2 = f32x4.add(m12, m22), s3 = f32x4.add(m13, m23);
-      const t00 = f32x4.add(m00, s0), t01 = f32x4.add(m01, s1), t02 = f32x4.add(m02, s2), t03 = f32x4.add(m03, s3);
-      const t10 = f32x4.sub(f32x4.sub(m10, m20), m30), t11 = f32x4.sub(f32x4.sub(m11, m21), m31);
-      const t12 = f32x4.sub(f32x4.sub(m12, m22), m32), t13 = f32x4.sub(f32x4.sub(m13, m23), m33);
-      // (Aᵀ m) A
-      storeOutput(image, oy, ox, OH, OW, N, c, f32x4.add(f32x4.add(t00, t01), t02), add);
-      storeOutput(image, oy, ox + 1, OH, OW, N, c, f32x4.sub(f32x4.sub(t01, t02), t03), add);
-      storeOutput(image, oy + 1, ox, OH, OW, N, c, f32x4.add(f32x4.add(t10, t11), t12), add);
-      storeOutput(image, oy + 1, ox + 1, OH, OW, N, c, f32x4.sub(f32x4.sub(t11, t12), t13), add);
-      p += 16;
+      const src = m + ((<usize>t * <usize>N + <usize>c) << 2);
+      // rows i: slots (i, 0..5) -> (i, 0..3) in place
+      for (let i = 0; i < ALPHA; i++) {
+        const p = src + <usize>i * rowSlots;
+        storeAt(load6(p, xiBytes, 0), load6(p, xiBytes, 1), load6(p, xiBytes, 2), load6(p, xiBytes, 3), load6(p, xiBytes, 4), load6(p, xiBytes, 5), p, xiBytes);
+      }
+      // columns b: slots (0..5, b) -> output column ox + b
+      for (let b = 0; b < TILE; b++) {
+        const p = src + <usize>b * xiBytes;
+        const m0 = load6(p, rowSlots, 0), m1 = load6(p, rowSlots, 1), m2 = load6(p, rowSlots, 2);
+        const m3 = load6(p, rowSlots, 3), m4 = load6(p, rowSlots, 4), m5 = load6(p, rowSlots, 5);
+        const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2), s2 = f32x4.add(m3, m4), d2 = f32x4.sub(m3, m4);
+        storeOutput(image, oy, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(m0, s), s2), add);
+        storeOutput(image, oy + 1, ox + b, OH, OW, N, c, f32x4.add(d, scale(d2, 2)), add);
+        storeOutput(image, oy + 2, ox + b, OH, OW, N, c, f32x4.add(s, scale(s2, 4)), add);
+        storeOutput(image, oy + 3, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(d, scale(d2, 8)), m5), add);
+      }
     }
   }
 }
@@ -214,95 +257,80 @@ function gradOrZero(image: usize, y: i32, x: i32, OH: i32, OW: i32, N: i32, c: i
   return v128.load(image + ((<usize>(y * OW + x) * <usize>N + <usize>c) << 2));
 }
 
-/** One row a of (G' dy) G'ᵀ: ξ = 4a..4a+3 from the row's 2 values. */
-// @ts-ignore: decorator
-@inline
-function gradRow(r0: v128, r1: v128, dst: usize, xiBytes: usize, a: i32): void {
-  const p = dst + <usize>(a << 2) * xiBytes;
-  v128.store(p, r0);
-  v128.store(p + xiBytes, f32x4.add(r0, r1));
-  v128.store(p + 2 * xiBytes, f32x4.sub(r0, r1));
-  v128.store(p + 3 * xiBytes, f32x4.neg(r1));
-}
-
 /**
- * Z[ξ] rows 0..count-1 = (G' dy G'ᵀ)[ξ] of the 2×2 tiles of dY (NHWC [·, OH, OW, N]) numbered
- * as in winograd_input_f32; values past the output's edge are 0. 16 count × N matrices.
+ * Z[ξ] rows 0..count-1 = (A dy Aᵀ)[ξ] of the 4×4 tiles of dY (NHWC [·, OH, OW, N]) numbered
+ * as in winograd_input_f32; values past the output's edge are 0. 36 count × N matrices.
  */
 export function winograd_grad_tiles_f32(dy: usize, OH: i32, OW: i32, N: i32, tilesH: i32, tilesW: i32, tile0: i32, count: i32, out: usize): void {
   const perImage = tilesH * tilesW;
   const xiBytes = winogradMatrixBytes(count, N);
+  const rowSlots = 6 * xiBytes;
   for (let t = 0; t < count; t++) {
     const tile = tile0 + t;
     const n = tile / perImage;
     const rest = tile - n * perImage;
     const ty = rest / tilesW;
-    const oy = ty << 1;
-    const ox = (rest - ty * tilesW) << 1;
+    const oy = ty * TILE;
+    const ox = (rest - ty * tilesW) * TILE;
     const image = dy + <usize>n * <usize>OH * <usize>OW * <usize>N * 4;
-    const dst = out + <usize>t * <usize>N * 4;
     for (let c = 0; c < N; c += 4) {
-      const y00 = gradOrZero(image, oy, ox, OH, OW, N, c), y01 = gradOrZero(image, oy, ox + 1, OH, OW, N, c);
-      const y10 = gradOrZero(image, oy + 1, ox, OH, OW, N, c), y11 = gradOrZero(image, oy + 1, ox + 1, OH, OW, N, c);
-      const d = dst + (<usize>c << 2);
-      gradRow(y00, y01, d, xiBytes, 0);
-      gradRow(f32x4.add(y00, y10), f32x4.add(y01, y11), d, xiBytes, 1);
-      gradRow(f32x4.sub(y00, y10), f32x4.sub(y01, y11), d, xiBytes, 2);
-      gradRow(f32x4.neg(y10), f32x4.neg(y11), d, xiBytes, 3);
-    }
-  }
-}
-
-/** One row i of (A'ᵀ s) A': the 3 gradient taps i·3..i·3+2 from the row's 4 values. */
-// @ts-ignore: decorator
-@inline
-function filterGradRow(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, tap: usize, i: i32, half: v128): void {
-  const p = dst + <usize>(i * 3) * tap;
-  const sum = f32x4.mul(f32x4.add(r1, r2), half);
-  v128.store(p, f32x4.add(r0, sum));
-  v128.store(p + tap, f32x4.mul(f32x4.sub(r1, r2), half));
-  v128.store(p + 2 * tap, f32x4.add(sum, r3));
-}
-
-/** dW HWIO [3, 3, cin, cout] = A'ᵀ S A' from the 16 summed products S[ξ] (cin × cout row-major each). */
-export function winograd_filter_grad_f32(s: usize, cin: i32, cout: i32, dw: usize): void {
-  const xi = <usize>cin * <usize>cout * 4;
-  const half = f32x4.splat(0.5);
-  for (let k = 0; k < cin; k++) {
-    for (let col = 0; col < cout; col += 4) {
-      const off = (<usize>k * <usize>cout + <usize>col) << 2;
-      const p = s + off;
-      const s00 = v128.load(p), s01 = v128.load(p + xi), s02 = v128.load(p + 2 * xi), s03 = v128.load(p + 3 * xi);
-      const s10 = v128.load(p + 4 * xi), s11 = v128.load(p + 5 * xi), s12 = v128.load(p + 6 * xi), s13 = v128.load(p + 7 * xi);
-      const s20 = v128.load(p + 8 * xi), s21 = v128.load(p + 9 * xi), s22 = v128.load(p + 10 * xi), s23 = v128.load(p + 11 * xi);
-      const s30 = v128.load(p + 12 * xi), s31 = v128.load(p + 13 * xi), s32 = v128.load(p + 14 * xi), s33 = v128.load(p + 15 * xi);
-      // A'ᵀ s: 3 rows of 4
-      const h0 = f32x4.mul(f32x4.add(s10, s20), half), h1 = f32x4.mul(f32x4.add(s11, s21), half);
-      const h2 = f32x4.mul(f32x4.add(s12, s22), half), h3 = f32x4.mul(f32x4.add(s13, s23), half);
-      const d = dw + off;
-      filterGradRow(f32x4.add(s00, h0), f32x4.add(s01, h1), f32x4.add(s02, h2), f32x4.add(s03, h3), d, xi, 0, half);
-      filterGradRow(
-        f32x4.mul(f32x4.sub(s10, s20), half), f32x4.mul(f32x4.sub(s11, s21), half),
-        f32x4.mul(f32x4.sub(s12, s22), half), f32x4.mul(f32x4.sub(s13, s23), half),
-        d, xi, 1, half,
-      );
-      filterGradRow(f32x4.add(h0, s30), f32x4.add(h1, s31), f32x4.add(h2, s32), f32x4.add(h3, s33), d, xi, 2, half);
+      const dst = out + ((<usize>t * <usize>N + <usize>c) << 2);
+      // rows u of the tile -> slots ξ = 6u + j
+      for (let u = 0; u < TILE; u++) {
+        const yy = oy + u;
+        storeA(
+          gradOrZero(image, yy, ox, OH, OW, N, c), gradOrZero(image, yy, ox + 1, OH, OW, N, c),
+          gradOrZero(image, yy, ox + 2, OH, OW, N, c), gradOrZero(image, yy, ox + 3, OH, OW, N, c),
+          dst + <usize>u * rowSlots, xiBytes,
+        );
+      }
+      // columns j: slots (0..3, j) -> (0..5, j)
+      for (let j = 0; j < ALPHA; j++) {
+        const p = dst + <usize>j * xiBytes;
+        storeA(load6(p, rowSlots, 0), load6(p, rowSlots, 1), load6(p, rowSlots, 2), load6(p, rowSlots, 3), p, rowSlots);
+      }
     }
   }
 }
 
 /**
- * Forward convolution of the images [n0, n1) by Winograd F(2×2, 3×3), chunkTiles tiles at a time:
- * input transform into `v` (16 chunk × C matrices), 16 GEMMs with the packed transformed filter
- * into `m` (16 chunk × N), output transform into y (added to y when `accumulate`).
+ * dW HWIO [3, 3, cin, cout] = Gᵀ S G from the 36 summed products S[ξ] (cin × cout row-major
+ * each, in `s`, which this overwrites).
+ */
+export function winograd_filter_grad_f32(s: usize, cin: i32, cout: i32, dw: usize): void {
+  const xiBytes = <usize>cin * <usize>cout * 4;
+  const rowSlots = 6 * xiBytes;
+  for (let k = 0; k < cin; k++) {
+    for (let col = 0; col < cout; col += 4) {
+      const off = (<usize>k * <usize>cout + <usize>col) << 2;
+      const src = s + off;
+      // rows i: slots (i, 0..5) -> (i, 0..2) in place
+      for (let i = 0; i < ALPHA; i++) {
+        const p = src + <usize>i * rowSlots;
+        storeGt(load6(p, xiBytes, 0), load6(p, xiBytes, 1), load6(p, xiBytes, 2), load6(p, xiBytes, 3), load6(p, xiBytes, 4), load6(p, xiBytes, 5), p, xiBytes);
+      }
+      // columns b: slots (0..5, b) -> taps (0..2, b)
+      for (let b = 0; b < 3; b++) {
+        const p = src + <usize>b * xiBytes;
+        storeGt(load6(p, rowSlots, 0), load6(p, rowSlots, 1), load6(p, rowSlots, 2), load6(p, rowSlots, 3), load6(p, rowSlots, 4), load6(p, rowSlots, 5),
+          dw + off + <usize>b * xiBytes, 3 * xiBytes);
+      }
+    }
+  }
+}
+
+/**
+ * Forward convolution of the images [n0, n1) by Winograd F(4×4, 3×3), chunkTiles tiles at a time:
+ * input transform into `v` (36 chunk × C matrices), 36 GEMMs with the packed transformed filter
+ * into `m` (36 chunk × N), output transform into y (added to y when `accumulate`).
  */
 export function conv2d_winograd_forward_images_f32(
   x: usize, H: i32, W: i32, C: i32, padTop: i32, padLeft: i32, OH: i32, OW: i32,
   packedU: usize, N: i32, y: usize, accumulate: i32,
   n0: i32, n1: i32, chunkTiles: i32, v: usize, m: usize,
 ): void {
-  const tilesH = (OH + 1) >> 1;
-  const tilesW = (OW + 1) >> 1;
+  const tilesH = (OH + TILE - 1) / TILE;
+  const tilesW = (OW + TILE - 1) / TILE;
   const perImage = tilesH * tilesW;
   const uBytes = packedFilterBytes(C, N);
   const end = n1 * perImage;
@@ -311,7 +339,7 @@ export function conv2d_winograd_forward_images_f32(
     winograd_input_f32(x, H, W, C, padTop, padLeft, tilesH, tilesW, t0, count, v);
     const vBytes = winogradMatrixBytes(count, C);
     const mBytes = winogradMatrixBytes(count, N);
-    for (let xi = 0; xi < 16; xi++) {
+    for (let xi = 0; xi < XI; xi++) {
       gemm_f32_rows(v + <usize>xi * vBytes, C, packedU + <usize>xi * uBytes, m + <usize>xi * mBytes, N, count, N, C, false);
     }
     winograd_output_f32(m, count, N, y, OH, OW, tilesH, tilesW, t0, accumulate);
@@ -319,7 +347,7 @@ export function conv2d_winograd_forward_images_f32(
 }
 
 /**
- * S[ξ] (+)= V[ξ]ᵀ · Z[ξ] over the images [n0, n1): the filter gradient's 16 transformed sums for
+ * S[ξ] (+)= V[ξ]ᵀ · Z[ξ] over the images [n0, n1): the filter gradient's 36 transformed sums for
  * one thread (cin × cout row-major each, in `s`; the caller adds the threads' shares and runs
  * winograd_filter_grad_f32). chunkTiles tiles at a time through `v`, `z` and the packing buffers.
  * With `accumulate` the first chunk adds to s too.
@@ -329,8 +357,8 @@ export function conv2d_winograd_filter_grad_images_f32(
   dy: usize, N: i32, s: usize, accumulate: i32,
   n0: i32, n1: i32, chunkTiles: i32, v: usize, z: usize, packedA: usize, packedB: usize,
 ): void {
-  const tilesH = (OH + 1) >> 1;
-  const tilesW = (OW + 1) >> 1;
+  const tilesH = (OH + TILE - 1) / TILE;
+  const tilesW = (OW + TILE - 1) / TILE;
   const perImage = tilesH * tilesW;
   const sBytes = <usize>C * <usize>N * 4;
   const start = n0 * perImage;
@@ -341,7 +369,7 @@ export function conv2d_winograd_filter_grad_images_f32(
     winograd_grad_tiles_f32(dy, OH, OW, N, tilesH, tilesW, t0, count, z);
     const vBytes = winogradMatrixBytes(count, C);
     const zBytes = winogradMatrixBytes(count, N);
-    for (let xi = 0; xi < 16; xi++) {
+    for (let xi = 0; xi < XI; xi++) {
       gemm_f32_pack_a(v + <usize>xi * vBytes, C, C, count, true, packedA, 0, (C + 3) >> 2);
       gemm_f32_pack_b(z + <usize>xi * zBytes, N, count, N, false, packedB, 0, (N + 7) >> 3);
       gemm_f32_packed(packedA, packedB, s + <usize>xi * sBytes, N, C, N, count, 0, (C + 3) >> 2, accumulate != 0 || t0 > start);

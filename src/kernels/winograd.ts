@@ -1,6 +1,6 @@
-// Winograd F(2×2, 3×3) for the 3×3 stride-1 convolutions that dominate ResNet-style training
-// (assembly/winograd.ts has the transforms): the forward pass and the filter gradient do 16
-// multiplies per 2×2 tile where im2col + GEMM does 36, and skip im2col and A-packing. The input
+// Winograd F(4×4, 3×3) for the 3×3 stride-1 convolutions that dominate ResNet-style training
+// (assembly/winograd.ts has the transforms): the forward pass and the filter gradient do 36
+// multiplies per 4×4 tile where im2col + GEMM does 144, and skip im2col and A-packing. The input
 // gradient of a stride-1 conv is itself such a convolution (of dY with the flipped filter), so
 // conv2d.ts sends it here too. Channels are vectorised 4 at a time: both counts must be
 // multiples of 4. Each thread takes its own images and works through them in cache-sized
@@ -14,18 +14,19 @@ import type { KernelCall } from "./operation.js";
 const F32 = 4;
 const PANEL_COLS = 8;
 const TILE_ROWS = 4;
-/** The 4×4 transform domain: 16 matrices per chunk. */
-const XI = 16;
+/** The 6×6 transform domain: 36 matrices per chunk; each tile covers 4×4 outputs. */
+const XI = 36;
+const TILE = 4;
 /**
- * Bytes of transformed tiles per chunk (input side + output side, all 16 ξ): small enough to
+ * Bytes of transformed tiles per chunk (input side + output side, all 36 ξ): small enough to
  * stay in a core's L2 between the transform writing them and the GEMMs reading them.
  */
 const CHUNK_BYTES = 256 * 1024;
-/** Below this many input channels the 16 GEMMs are too shallow to beat im2col + one GEMM. */
+/** Below this many input channels the 36 GEMMs are too shallow to beat im2col + one GEMM. */
 const MIN_IN_CHANNELS = 8;
 // Single-thread costs (measured on the ResNet-20 shapes) for the pool's split decision.
 const NS_PER_MAC = 0.045;
-const NS_PER_TRANSFORMED_VALUE = 0.6;
+const NS_PER_TRANSFORMED_VALUE = 0.15;
 
 /**
  * On unless POCKETFLOW_WINOGRAD=0: the switch exists to compare with (or reproduce) im2col's
@@ -40,7 +41,7 @@ export function setWinogradEnabled(on: boolean): boolean {
   return previous;
 }
 
-/** True when a convolution of this geometry runs as Winograd F(2×2, 3×3). */
+/** True when a convolution of this geometry runs as Winograd F(4×4, 3×3). */
 export function winogradApplies(g: ConvGeometry, outChannels: number): boolean {
   return enabled && g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1 &&
     g.dilationHeight === 1 && g.dilationWidth === 1 &&
@@ -48,7 +49,7 @@ export function winogradApplies(g: ConvGeometry, outChannels: number): boolean {
     g.outHeight > 0 && g.outWidth > 0 && g.batch > 0;
 }
 
-const tilesPerImage = (g: ConvGeometry): number => Math.ceil(g.outHeight / 2) * Math.ceil(g.outWidth / 2);
+const tilesPerImage = (g: ConvGeometry): number => Math.ceil(g.outHeight / TILE) * Math.ceil(g.outWidth / TILE);
 
 /** Tiles per chunk: a multiple of 4 within CHUNK_BYTES, and no more than a thread has. */
 function chunkTiles(g: ConvGeometry, outChannels: number, maxImages: number): number {
@@ -57,7 +58,7 @@ function chunkTiles(g: ConvGeometry, outChannels: number, maxImages: number): nu
   return Math.min(fit, Math.ceil((maxImages * tilesPerImage(g)) / TILE_ROWS) * TILE_ROWS);
 }
 
-/** Bytes of the 16 transformed matrices of one chunk, `width` channels wide (see winogradMatrixBytes). */
+/** Bytes of the 36 transformed matrices of one chunk, `width` channels wide (see winogradMatrixBytes). */
 const transformedBytes = (chunk: number, width: number): number => XI * (chunk * width + 16) * F32;
 const packedBBytes = (k: number, n: number): number => Math.ceil(n / PANEL_COLS) * PANEL_COLS * k * F32;
 const packedABytes = (m: number, k: number): number => Math.ceil(m / TILE_ROWS) * TILE_ROWS * k * F32;
@@ -65,10 +66,10 @@ const packedABytes = (m: number, k: number): number => Math.ceil(m / TILE_ROWS) 
 /** The geometry arguments the Winograd kernels take after their input pointer. */
 const geometryArgs = (g: ConvGeometry): number[] => [g.inHeight, g.inWidth, g.inChannels, g.padTop, g.padLeft, g.outHeight, g.outWidth];
 
-/** Estimated single-thread time: the 16/36 of direct MACs plus the transforms. */
+/** Estimated single-thread time: the GEMMs' MACs (a quarter of direct convolution's) plus the transforms. */
 export function winogradCostNs(g: ConvGeometry, outChannels: number): number {
   const tiles = g.batch * tilesPerImage(g);
-  return tiles * XI * (g.inChannels * outChannels * NS_PER_MAC + (g.inChannels + outChannels) * NS_PER_TRANSFORMED_VALUE / XI * 4);
+  return tiles * XI * (g.inChannels * outChannels * NS_PER_MAC + (g.inChannels + outChannels) * NS_PER_TRANSFORMED_VALUE);
 }
 
 /**

@@ -11,6 +11,15 @@ import { setWinogradEnabled, winogradApplies } from "../../src/kernels/winograd.
 import { mulberry32, randomFloats } from "./random.js";
 
 type Fn = (...args: number[]) => number;
+/** F(4×4, 3×3): 6×6 transforms, 4×4 output tiles. */
+const XI = 36;
+const TILE = 4;
+/**
+ * The f32 transforms against the f64 products: a 2-D transform sums up to 36 terms with
+ * coefficients up to 8 (values up to ~100 from inputs in [-1, 1]), so rounding reaches a few
+ * 1e-6; a wrong coefficient or slot would be off by O(1).
+ */
+const TRANSFORM_TOL = 3e-5;
 const core = kernels();
 const call = (name: string, ...args: number[]): number => (core.exports[name] as Fn)(...args);
 
@@ -24,14 +33,27 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   }
 }
 
-/** Bytes between the 16 transformed matrices of `count` rows × `width` (one cache line of padding). */
+/** Bytes between the 36 transformed matrices of `count` rows × `width` (one cache line of padding). */
 const matrixBytes = (count: number, width: number): number => (count * width + 16) * 4;
 
-/** The 16 padded matrices at `ptr` as one unpadded [16][count][width] array. */
+/** The 36 padded matrices at `ptr` as one unpadded [36][count][width] array. */
 function readMatrices(ptr: number, count: number, width: number): Float32Array {
-  const out = new Float32Array(16 * count * width);
-  for (let xi = 0; xi < 16; xi++) out.set(core.view(Float32Array, ptr + xi * matrixBytes(count, width), count * width), xi * count * width);
+  const out = new Float32Array(XI * count * width);
+  for (let xi = 0; xi < XI; xi++) out.set(core.view(Float32Array, ptr + xi * matrixBytes(count, width), count * width), xi * count * width);
   return out;
+}
+
+/**
+ * Every element within tol · max(1, max |reference|): Winograd's transforms mix values of the whole
+ * tile, so its rounding error scales with the largest outputs, not with each element's own size.
+ */
+function expectCloseToScale(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
+  let scale = 1;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]));
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    if (!(Math.abs(actual[i] - expected[i]) <= tol * scale)) throw new Error(`element ${i}: ${actual[i]} vs ${expected[i]} (tolerance ${tol} × ${scale})`);
+  }
 }
 
 function withArrays<T>(run: (alloc: (a: Float32Array | number) => number) => T): T {
@@ -53,10 +75,10 @@ describe("Winograd transforms match their reference twins", () => {
   const pick = <T>(v: readonly T[]): T => v[Math.floor(rand() * v.length)];
   for (let trial = 0; trial < 12; trial++) {
     const [cin, cout] = [pick([4, 8, 12, 16]), pick([4, 8, 12, 20])];
-    const [H, W, batch] = [pick([1, 2, 3, 5, 6, 9]), pick([1, 2, 4, 7, 8]), pick([1, 2, 3])];
+    const [H, W, batch] = [pick([1, 2, 3, 5, 6, 9, 11]), pick([1, 2, 4, 7, 8, 10]), pick([1, 2, 3])];
     const [padTop, padLeft] = [pick([0, 1, 2]), pick([0, 1, 2])];
     const [OH, OW] = [Math.max(1, H + 2 * padTop - 2), Math.max(1, W + 2 * padLeft - 2)];
-    const [tilesH, tilesW] = [Math.ceil(OH / 2), Math.ceil(OW / 2)];
+    const [tilesH, tilesW] = [Math.ceil(OH / TILE), Math.ceil(OW / TILE)];
     const total = batch * tilesH * tilesW;
     const tile0 = Math.floor(rand() * total);
     const count = 1 + Math.floor(rand() * (total - tile0));
@@ -65,14 +87,14 @@ describe("Winograd transforms match their reference twins", () => {
     it(`filter transform, packed as the GEMM's B (${label})`, () => {
       const w = randomFloats(9 * cin * cout, trial);
       const packed = withArrays((alloc) => {
-        const out = alloc(16 * cin * Math.ceil(cout / 8) * 8);
+        const out = alloc(XI * cin * Math.ceil(cout / 8) * 8);
         call("winograd_filter_f32", alloc(w), cin, cout, out);
-        return core.view(Float32Array, out, 16 * cin * Math.ceil(cout / 8) * 8).slice();
+        return core.view(Float32Array, out, XI * cin * Math.ceil(cout / 8) * 8).slice();
       });
       // unpack: ξ block, panel p, step k, column j
       const panels = Math.ceil(cout / 8);
-      const unpacked = new Float32Array(16 * cin * cout);
-      for (let xi = 0; xi < 16; xi++) {
+      const unpacked = new Float32Array(XI * cin * cout);
+      for (let xi = 0; xi < XI; xi++) {
         for (let k = 0; k < cin; k++) {
           for (let col = 0; col < panels * 8; col++) {
             const v = packed[xi * panels * 8 * cin + (Math.floor(col / 8) * cin + k) * 8 + (col % 8)];
@@ -81,51 +103,51 @@ describe("Winograd transforms match their reference twins", () => {
           }
         }
       }
-      expectClose(unpacked, winogradFilterRef(w, cin, cout), 1e-6);
+      expectClose(unpacked, winogradFilterRef(w, cin, cout), TRANSFORM_TOL);
     });
 
     it(`input transform, zero outside the image (${label})`, () => {
       const x = randomFloats(batch * H * W * cin, trial + 100);
       const t: WinogradTiles = { height: H, width: W, channels: cin, tilesH, tilesW, tile0, count };
       const v = withArrays((alloc) => {
-        const out = alloc((16 * matrixBytes(count, cin)) / 4);
+        const out = alloc((XI * matrixBytes(count, cin)) / 4);
         call("winograd_input_f32", alloc(x), H, W, cin, padTop, padLeft, tilesH, tilesW, tile0, count, out);
         return readMatrices(out, count, cin);
       });
-      expectClose(v, winogradInputRef(x, t, padTop, padLeft), 1e-6);
+      expectClose(v, winogradInputRef(x, t, padTop, padLeft), TRANSFORM_TOL);
     });
 
     it(`output transform, storing and accumulating, edges dropped (${label})`, () => {
-      const m = randomFloats(16 * count * cout, trial + 200);
+      const m = randomFloats(XI * count * cout, trial + 200);
       const y0 = randomFloats(batch * OH * OW * cout, trial + 300);
       const t: WinogradTiles = { height: OH, width: OW, channels: cout, tilesH, tilesW, tile0, count };
       for (const accumulate of [false, true]) {
         const y = withArrays((alloc) => {
-          const pm = alloc((16 * matrixBytes(count, cout)) / 4);
-          for (let xi = 0; xi < 16; xi++) core.view(Float32Array, pm + xi * matrixBytes(count, cout), count * cout).set(m.subarray(xi * count * cout, (xi + 1) * count * cout));
+          const pm = alloc((XI * matrixBytes(count, cout)) / 4);
+          for (let xi = 0; xi < XI; xi++) core.view(Float32Array, pm + xi * matrixBytes(count, cout), count * cout).set(m.subarray(xi * count * cout, (xi + 1) * count * cout));
           const py = alloc(y0);
           call("winograd_output_f32", pm, count, cout, py, OH, OW, tilesH, tilesW, tile0, accumulate ? 1 : 0);
           return core.view(Float32Array, py, y0.length).slice();
         });
         const expected = y0.slice();
         winogradOutputRef(m, t, expected, accumulate);
-        expectClose(y, expected, 1e-6);
+        expectClose(y, expected, TRANSFORM_TOL);
       }
     });
 
     it(`output-gradient tiles and the filter-gradient transform (${label})`, () => {
       const dy = randomFloats(batch * OH * OW * cout, trial + 400);
-      const s = randomFloats(16 * cin * cout, trial + 500);
+      const s = randomFloats(XI * cin * cout, trial + 500);
       const t: WinogradTiles = { height: OH, width: OW, channels: cout, tilesH, tilesW, tile0, count };
       const [z, dw] = withArrays((alloc) => {
-        const pz = alloc((16 * matrixBytes(count, cout)) / 4);
+        const pz = alloc((XI * matrixBytes(count, cout)) / 4);
         call("winograd_grad_tiles_f32", alloc(dy), OH, OW, cout, tilesH, tilesW, tile0, count, pz);
         const pdw = alloc(9 * cin * cout);
         call("winograd_filter_grad_f32", alloc(s), cin, cout, pdw);
         return [readMatrices(pz, count, cout), core.view(Float32Array, pdw, 9 * cin * cout).slice()];
       });
-      expectClose(z, winogradGradTilesRef(dy, t), 1e-6);
-      expectClose(dw, winogradFilterGradRef(s, cin, cout), 1e-6);
+      expectClose(z, winogradGradTilesRef(dy, t), TRANSFORM_TOL);
+      expectClose(dw, winogradFilterGradRef(s, cin, cout), TRANSFORM_TOL);
     });
   }
 });
@@ -186,13 +208,13 @@ describe("3×3 stride-1 convolutions run as Winograd and match the direct-loop r
     const w = randomFloats(9 * c.x[3] * c.cout, c.x[2] + 3);
     const dy = randomFloats(g.rows * c.cout, c.cout * 5 + c.x[0]);
     const epilogue: Epilogue = { bias: randomFloats(c.cout, 9), activation: "relu" };
-    // fp32 within 1e-4 of the f64 sums, relative to max(1, |value|)
+    // fp32 within 1e-4 of the f64 sums, relative to the largest value (measured: 2-6e-6)
     const tol = 1e-4;
     it(`${label}: forward with bias and relu, on 1, 2 and 3 threads`, () => {
       expect(winogradApplies(g, c.cout)).toBe(true);
       expect(kernelNames(conv2dForwardOp(x, w, g, c.cout, epilogue))).toContain("conv2d_winograd_forward_images_f32");
       const expected = conv2dForwardRef(x, w, g, c.cout, epilogue);
-      for (const parts of [1, 2, 3]) expectClose(runInline(core, conv2dForwardOp(x, w, g, c.cout, epilogue), parts), expected, tol);
+      for (const parts of [1, 2, 3]) expectCloseToScale(runInline(core, conv2dForwardOp(x, w, g, c.cout, epilogue), parts), expected, tol);
     });
     // dy has cout channels: with fewer than 8 its convolution is too shallow for Winograd
     const dxPath = c.cout >= 8 ? "the Winograd convolution" : "an im2col convolution";
@@ -201,12 +223,12 @@ describe("3×3 stride-1 convolutions run as Winograd and match the direct-loop r
       const names = kernelNames(conv2dBackpropInputOp(dy, w, g, c.cout) as never);
       expect(names.includes("conv2d_winograd_forward_images_f32")).toBe(c.cout >= 8);
       const expected = conv2dBackpropInputRef(dy, w, g, c.cout);
-      for (const parts of [1, 2]) expectClose(runInline(core, conv2dBackpropInputOp(dy, w, g, c.cout), parts), expected, tol);
+      for (const parts of [1, 2]) expectCloseToScale(runInline(core, conv2dBackpropInputOp(dy, w, g, c.cout), parts), expected, tol);
     });
     it(`${label}: filter gradient, the threads' transformed shares added`, () => {
       expect(kernelNames(conv2dBackpropFilterOp(x, dy, g, c.cout) as never)).toContain("conv2d_winograd_filter_grad_images_f32");
       const expected = conv2dBackpropFilterRef(x, dy, g, c.cout);
-      for (const parts of [1, 2, 3]) expectClose(runInline(core, conv2dBackpropFilterOp(x, dy, g, c.cout), parts), expected, tol);
+      for (const parts of [1, 2, 3]) expectCloseToScale(runInline(core, conv2dBackpropFilterOp(x, dy, g, c.cout), parts), expected, tol);
     });
   }
 
@@ -226,7 +248,7 @@ describe("3×3 stride-1 convolutions run as Winograd and match the direct-loop r
     expect(winogradApplies(base, 16)).toBe(false);
     expect(kernelNames(conv2dForwardOp(x, w, base, 16))).not.toContain("conv2d_winograd_forward_images_f32");
     const direct = runInline(core, conv2dForwardOp(x, w, base, 16));
-    expectClose(winograd, direct, 1e-5);
+    expectCloseToScale(winograd, direct, 2e-5);
     expect(Array.from(winograd)).not.toEqual(Array.from(direct)); // a different order of operations
   });
 });
