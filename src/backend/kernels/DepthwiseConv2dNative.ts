@@ -3,13 +3,13 @@
 // padding with dimRoundingMode give the shapes the cpu backend gives.
 import {
   backend_util, DepthwiseConv2dNative, type DepthwiseConv2dNativeAttrs, type DepthwiseConv2dNativeInputs,
-  type KernelConfig, type KernelFunc, type TensorInfo,
+  type KernelConfig, type KernelFunc, type TensorInfo, util,
 } from "@tensorflow/tfjs-core";
 import type { ConvGeometry } from "../../kernels/conv-geometry.js";
 import { depthwiseConv2dOp, type DepthwiseConv2dOptions } from "../../kernels/depthwise.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 
 type Shape4 = [number, number, number, number];
 
@@ -63,6 +63,7 @@ export function runDepthwiseForward(
   const multiplier = info.filterShape[3];
   const out = runKernelOp(depthwiseConv2dOp(
     float32Values(backend, x, kernel), float32Values(backend, filter, kernel), depthwiseGeometry(info), multiplier, options,
+    outputArray(backend, util.sizeFromShape(info.outShape)),
   ));
   return makeTensor(backend, info.outShape, out);
 }

@@ -1,12 +1,12 @@
 // DepthwiseConv2dNativeBackpropInput (the input gradient of a depthwise conv) on the SIMD kernel.
 import {
   DepthwiseConv2dNativeBackpropInput, type DepthwiseConv2dNativeBackpropInputAttrs, type DepthwiseConv2dNativeBackpropInputInputs,
-  type KernelConfig, type KernelFunc, type TensorInfo,
+  type KernelConfig, type KernelFunc, type TensorInfo, util,
 } from "@tensorflow/tfjs-core";
 import { depthwiseConv2dInputGradOp } from "../../kernels/depthwise.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import { depthwiseConvInfo, depthwiseGeometry } from "./DepthwiseConv2dNative.js";
 
 export function depthwiseConv2dNativeBackpropInput(args: {
@@ -24,6 +24,7 @@ export function depthwiseConv2dNativeBackpropInput(args: {
   }
   const dx = runKernelOp(depthwiseConv2dInputGradOp(
     float32Values(backend, dy, kernel), float32Values(backend, filter, kernel), depthwiseGeometry(info), info.filterShape[3],
+    outputArray(backend, util.sizeFromShape(info.inShape)),
   ));
   return makeTensor(backend, info.inShape, dx);
 }

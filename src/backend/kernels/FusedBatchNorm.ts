@@ -9,7 +9,7 @@ import {
 import { batchNormOp } from "../../kernels/pooling.js";
 import { BACKEND_NAME } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { float32Values, makeTensor } from "../tensor-data.js";
+import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import { allFloat32, onCpu, type KernelArgs } from "./MaxPool.js";
 
 export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatchNormAttrs>): TensorInfo {
@@ -29,7 +29,7 @@ export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatch
   const y = runKernelOp(batchNormOp(float32Values(backend, x, FusedBatchNorm), channels, {
     mean: values(mean)!, variance: values(variance)!, offset: values(offset), scale: values(scale),
     varianceEpsilon: attrs.varianceEpsilon ?? 0.001,
-  }));
+  }, outputArray(backend, size)));
   return makeTensor(backend, x.shape, y);
 }
 

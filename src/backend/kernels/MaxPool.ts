@@ -3,13 +3,13 @@
 // shapes. Inputs our kernels do not take (not float32, not rank 4, dilated) go to the cpu kernel.
 import {
   backend_util, getKernel, MaxPool, type KernelConfig, type KernelFunc, type MaxPoolAttrs, type MaxPoolInputs,
-  type NamedAttrMap, type TensorInfo,
+  type NamedAttrMap, type TensorInfo, util,
 } from "@tensorflow/tfjs-core";
 import type { ConvGeometry } from "../../kernels/conv-geometry.js";
 import { maxPool2dOp } from "../../kernels/pooling.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
-import { escapeInputs, float32Values, makeTensor } from "../tensor-data.js";
+import { escapeInputs, float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import { depthwiseGeometry } from "./DepthwiseConv2dNative.js";
 
 /** The attributes every 2-D pooling kernel reads to place its windows. */
@@ -60,7 +60,7 @@ export function maxPool(args: KernelArgs<MaxPoolInputs, MaxPoolAttrs>): TensorIn
   const x = inputs.x as TensorInfo;
   const g = allFloat32(x) ? poolGeometry(x.shape, attrs) : undefined;
   if (!g) return onCpu(MaxPool, args);
-  const y = runKernelOp(maxPool2dOp(float32Values(backend, x, MaxPool), g));
+  const y = runKernelOp(maxPool2dOp(float32Values(backend, x, MaxPool), g, outputArray(backend, util.sizeFromShape(poolOutShape(g)))));
   return makeTensor(backend, poolOutShape(g), y);
 }
 
