@@ -10,7 +10,9 @@ import { convGeometry } from "../src/kernels/conv-geometry.js";
 import type { OperationBuilder } from "../src/kernels/operation.js";
 import { SyncKernelPool } from "../src/kernels/sync-pool.js";
 
-const reps = Number(process.argv[process.argv.indexOf("--reps") + 1] || 10);
+const repsAt = process.argv.indexOf("--reps");
+const reps = repsAt < 0 ? 10 : Number(process.argv[repsAt + 1]);
+if (!(Number.isInteger(reps) && reps > 0)) throw new Error(`thread-scaling: --reps must be a positive integer, but got "${process.argv[repsAt + 1]}"`);
 const random = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
 
 function compare(name: string, make: () => OperationBuilder<unknown>, pools: [SyncKernelPool, SyncKernelPool]): void {

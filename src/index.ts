@@ -24,6 +24,7 @@ export * as reference from "./kernels/reference.js";
 export { BACKEND_NAME, PocketflowBackend } from "./backend/backend.js";
 export { registerPocketflowBackend, POCKETFLOW_KERNELS } from "./backend/register.js";
 export { setBackendThreads, backendThreads } from "./backend/executor.js";
+export { setWinogradEnabled } from "./kernels/winograd.js";
 export { fusedBatchNormTraining, type FusedBatchNormTrainingOptions, type FusedBatchNormTrainingOutputs } from "./backend/batch-norm-training.js";
 export { PocketflowBatchNormalization, pocketflowBatchNormalization } from "./backend/batch-norm-layer.js";
 export * from "./train/backend-select.js";
