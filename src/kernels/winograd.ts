@@ -24,9 +24,11 @@ const TILE = 4;
 const CHUNK_BYTES = 256 * 1024;
 /** Below this many input channels the 36 GEMMs are too shallow to beat im2col + one GEMM. */
 const MIN_IN_CHANNELS = 8;
-// Single-thread costs (measured on the ResNet-20 shapes) for the pool's split decision.
-const NS_PER_MAC = 0.045;
-const NS_PER_TRANSFORMED_VALUE = 0.15;
+// Single-thread costs for the pool's split decision, measured at batch 32 on ResNet-20's three
+// widths: the 36 short GEMMs run at ~7-8 GMAC/s, and the two transforms take 0.5-0.9 ns per
+// transformed value (input and output side) depending on the VM's moment.
+const NS_PER_MAC = 0.12;
+const NS_PER_TRANSFORMED_VALUE = 0.5;
 
 /**
  * On unless POCKETFLOW_WINOGRAD=0: the switch exists to compare with (or reproduce) im2col's
