@@ -1,4 +1,4 @@
-// node dist/kernels-bench/thread-scaling.js [--reps 10]
+// node dist/kernels-bench/thread-scaling.js [--reps 10] [--batch 128]
 // How the synchronous kernel pool scales from 1 to 2 threads on the operations of a ResNet-20
 // training step: a square GEMM (pure compute), and the forward convolution and both of its
 // gradients at ResNet-20's widest layer (batch 128, 28x28x16, 3x3). Each operation alternates
@@ -10,9 +10,16 @@ import { convGeometry } from "../src/kernels/conv-geometry.js";
 import type { OperationBuilder } from "../src/kernels/operation.js";
 import { SyncKernelPool } from "../src/kernels/sync-pool.js";
 
-const repsAt = process.argv.indexOf("--reps");
-const reps = repsAt < 0 ? 10 : Number(process.argv[repsAt + 1]);
-if (!(Number.isInteger(reps) && reps > 0)) throw new Error(`thread-scaling: --reps must be a positive integer, but got "${process.argv[repsAt + 1]}"`);
+/** A positive integer flag, or its default. */
+function flag(name: string, fallback: number): number {
+  const at = process.argv.indexOf(name);
+  const value = at < 0 ? fallback : Number(process.argv[at + 1]);
+  if (!(Number.isInteger(value) && value > 0)) throw new Error(`thread-scaling: ${name} must be a positive integer, but got "${process.argv[at + 1]}"`);
+  return value;
+}
+const reps = flag("--reps", 10);
+const batch = flag("--batch", 128);
+
 const random = (n: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898) * 0.5);
 
 function compare(name: string, make: () => OperationBuilder<unknown>, pools: [SyncKernelPool, SyncKernelPool]): void {
@@ -33,11 +40,11 @@ const n = 512;
 const [a, b] = [random(n * n), random(n * n)];
 compare(`GEMM ${n}^3`, () => gemmF32Op(a, b, { m: n, n, k: n }), pools);
 
-const g = convGeometry([128, 28, 28, 16], 3, { padding: "same" });
-const x = random(128 * 28 * 28 * 16);
+const g = convGeometry([batch, 28, 28, 16], 3, { padding: "same" });
+const x = random(batch * 28 * 28 * 16);
 const w = random(3 * 3 * 16 * 16);
-const dy = random(128 * 28 * 28 * 16);
-compare("conv 3x3 16->16, 128x28x28: forward", () => conv2dForwardOp(x, w, g, 16), pools);
-compare("conv 3x3 16->16, 128x28x28: input gradient", () => conv2dBackpropInputOp(dy, w, g, 16), pools);
-compare("conv 3x3 16->16, 128x28x28: filter gradient", () => conv2dBackpropFilterOp(x, dy, g, 16), pools);
+const dy = random(batch * 28 * 28 * 16);
+compare(`conv 3x3 16->16, ${batch}x28x28: forward`, () => conv2dForwardOp(x, w, g, 16), pools);
+compare(`conv 3x3 16->16, ${batch}x28x28: input gradient`, () => conv2dBackpropInputOp(dy, w, g, 16), pools);
+compare(`conv 3x3 16->16, ${batch}x28x28: filter gradient`, () => conv2dBackpropFilterOp(x, dy, g, 16), pools);
 for (const pool of pools) pool.close();
