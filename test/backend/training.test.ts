@@ -21,9 +21,13 @@ function weight<R extends tf.Rank>(shape: number[], fanIn: number, seed: number)
   return tf.tidy(() => tf.variable(tf.tensor<tf.Rank>(values, shape))) as tf.Variable<R>;
 }
 
-/** conv 3×3 (2→8) → relu → maxpool 2 → conv 3×3 stride 2 (8→16) + bias → relu → dense (→10). */
+/**
+ * conv 3×3 (2→8) → relu → maxpool 2 → conv 3×3 (8→8, Winograd on our backend) → relu →
+ * conv 3×3 stride 2 (8→16) + bias → relu → dense (→10).
+ */
 function lossCurve(): number[] {
   const conv1 = weight<tf.Rank.R4>([3, 3, IN_CHANNELS, 8], 9 * IN_CHANNELS, 11);
+  const convMid = weight<tf.Rank.R4>([3, 3, 8, 8], 9 * 8, 16);
   const conv2 = weight<tf.Rank.R4>([3, 3, 8, 16], 9 * 8, 12);
   const bias2 = tf.tidy(() => tf.variable(tf.tensor(seededValues(16, 13).map((v) => 0.1 * v), [16])));
   const flat = 3 * 3 * 16;
@@ -35,14 +39,15 @@ function lossCurve(): number[] {
   for (let step = 0; step < STEPS; step++) {
     const cost = optimizer.minimize(() => {
       const h1 = tf.maxPool(tf.relu(tf.conv2d(x, conv1, 1, "same")), 2, 2, "valid");
-      const h2 = tf.relu(tf.add(tf.conv2d(h1, conv2, 2, "same"), bias2));
+      const mid = tf.relu(tf.conv2d(h1, convMid, 1, "same"));
+      const h2 = tf.relu(tf.add(tf.conv2d(mid, conv2, 2, "same"), bias2));
       const logits = tf.matMul(tf.reshape(h2, [BATCH, flat]), dense);
       return tf.losses.softmaxCrossEntropy(labels, logits);
     }, true) as tf.Scalar;
     losses.push(cost.dataSync()[0]);
     cost.dispose();
   }
-  tf.dispose([conv1, conv2, bias2, dense, x, labels]);
+  tf.dispose([conv1, convMid, conv2, bias2, dense, x, labels]);
   optimizer.dispose();
   return losses;
 }
