@@ -570,3 +570,62 @@ export function gemm_f32_rows(a: usize, lda: i32, pb: usize, c: usize, ldc: i32,
     }
   }
 }
+
+// ------------------------------------------------------------------ fp32, Aᵀ and B read in place
+
+/**
+ * One 4×8 tile of C over kc steps where step k's 4 A values and 8 B values are contiguous but
+ * the steps lie aStep and bStep bytes apart: A stored K×M and B stored K×N, row-major, as
+ * Winograd's transformed tiles are (the filter gradient's V[ξ]ᵀ · Z[ξ]).
+ */
+// @ts-ignore: decorator
+@inline
+function microF32Strided(a: usize, aStep: usize, b: usize, bStep: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let kk = 0; kk < kc; kk++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let a0 = v128.load32_splat(a);
+    c00 = fmaRowF32(c00, a0, b0); c01 = fmaRowF32(c01, a0, b1);
+    a0 = v128.load32_splat(a, 4);
+    c10 = fmaRowF32(c10, a0, b0); c11 = fmaRowF32(c11, a0, b1);
+    a0 = v128.load32_splat(a, 8);
+    c20 = fmaRowF32(c20, a0, b0); c21 = fmaRowF32(c21, a0, b1);
+    a0 = v128.load32_splat(a, 12);
+    c30 = fmaRowF32(c30, a0, b0); c31 = fmaRowF32(c31, a0, b1);
+    a += aStep;
+    b += bStep;
+  }
+  storeTileF32(c, ldc, rows, cols, add, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/**
+ * C[M×N] (+)= Aᵀ · B with A stored K×M (row stride lda) and B stored K×N (row stride ldb), both
+ * read in place, without packing. M must be a multiple of 4; when N is not a multiple of 8, the
+ * last panel reads up to 7 values past each B row (the next row, or padding after the last).
+ */
+export function gemm_f32_at_b(a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool): void {
+  const panels = (n + 7) >> 3;
+  const tiles = m >> 2;
+  const aStep = <usize>lda << 2;
+  const bStep = <usize>ldb << 2;
+  if (k == 0) {
+    if (!accumulate) {
+      for (let r = 0; r < m; r++) memory.fill(c + ((<usize>r * <usize>ldc) << 2), 0, <usize>n << 2);
+    }
+    return;
+  }
+  for (let tb = 0; tb < tiles; tb += BLOCK_TILES) {
+    const tEnd = min(tiles, tb + BLOCK_TILES);
+    for (let p = 0; p < panels; p++) {
+      const cols = min(8, n - (p << 3));
+      for (let t = tb; t < tEnd; t++) {
+        microF32Strided(
+          a + (<usize>t << 4), aStep, b + (<usize>p << 5), bStep, k,
+          c + ((<usize>(t << 2) * <usize>ldc + <usize>(p << 3)) << 2), ldc, 4, cols, accumulate,
+        );
+      }
+    }
+  }
+}

@@ -14,7 +14,7 @@
 // The 36 transformed matrices ("ξ" = 6·row + column of the 6×6 transform) lie one after another.
 // Each 2-D transform runs as two passes of the 1-D one, rows then columns, through the ξ slots
 // themselves: 36 vectors do not fit in registers.
-import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows } from "./gemm";
+import { gemm_f32_at_b, gemm_f32_rows } from "./gemm";
 
 /** Transform points per side, output pixels per tile side, and transformed matrices. */
 const ALPHA: i32 = 6;
@@ -349,13 +349,13 @@ export function conv2d_winograd_forward_images_f32(
 /**
  * S[ξ] (+)= V[ξ]ᵀ · Z[ξ] over the images [n0, n1): the filter gradient's 36 transformed sums for
  * one thread (cin × cout row-major each, in `s`; the caller adds the threads' shares and runs
- * winograd_filter_grad_f32). chunkTiles tiles at a time through `v`, `z` and the packing buffers.
+ * winograd_filter_grad_f32). chunkTiles tiles at a time through `v` and `z`.
  * With `accumulate` the first chunk adds to s too.
  */
 export function conv2d_winograd_filter_grad_images_f32(
   x: usize, H: i32, W: i32, C: i32, padTop: i32, padLeft: i32, OH: i32, OW: i32,
   dy: usize, N: i32, s: usize, accumulate: i32,
-  n0: i32, n1: i32, chunkTiles: i32, v: usize, z: usize, packedA: usize, packedB: usize,
+  n0: i32, n1: i32, chunkTiles: i32, v: usize, z: usize,
 ): void {
   const tilesH = (OH + TILE - 1) / TILE;
   const tilesW = (OW + TILE - 1) / TILE;
@@ -369,10 +369,9 @@ export function conv2d_winograd_filter_grad_images_f32(
     winograd_grad_tiles_f32(dy, OH, OW, N, tilesH, tilesW, t0, count, z);
     const vBytes = winogradMatrixBytes(count, C);
     const zBytes = winogradMatrixBytes(count, N);
+    // V[ξ] (count × C) and Z[ξ] (count × N) are already in the GEMM's tile order, step by step
     for (let xi = 0; xi < XI; xi++) {
-      gemm_f32_pack_a(v + <usize>xi * vBytes, C, C, count, true, packedA, 0, (C + 3) >> 2);
-      gemm_f32_pack_b(z + <usize>xi * zBytes, N, count, N, false, packedB, 0, (N + 7) >> 3);
-      gemm_f32_packed(packedA, packedB, s + <usize>xi * sBytes, N, C, N, count, 0, (C + 3) >> 2, accumulate != 0 || t0 > start);
+      gemm_f32_at_b(v + <usize>xi * vBytes, C, z + <usize>xi * zBytes, N, s + <usize>xi * sBytes, N, C, N, count, accumulate != 0 || t0 > start);
     }
   }
 }

@@ -71,7 +71,6 @@ function chunkTiles(g: ConvGeometry, outChannels: number, maxImages: number, fix
 /** Bytes of the 36 transformed matrices of one chunk, `width` channels wide (see winogradMatrixBytes). */
 const transformedBytes = (chunk: number, width: number): number => XI * (chunk * width + 16) * F32;
 const packedBBytes = (k: number, n: number): number => Math.ceil(n / PANEL_COLS) * PANEL_COLS * k * F32;
-const packedABytes = (m: number, k: number): number => Math.ceil(m / TILE_ROWS) * TILE_ROWS * k * F32;
 
 /** The geometry arguments the Winograd kernels take after their input pointer. */
 const geometryArgs = (g: ConvGeometry): number[] => [g.inHeight, g.inWidth, g.inChannels, g.padTop, g.padLeft, g.outHeight, g.outWidth];
@@ -117,9 +116,7 @@ export function winogradFilterGradPhases(
   const products = ranges.map(([n0, n1], r): KernelCall => {
     const v = staging.scratch(transformedBytes(chunk, C));
     const z = staging.scratch(transformedBytes(chunk, N));
-    const packedA = staging.scratch(packedABytes(C, chunk));
-    const packedB = staging.scratch(packedBBytes(chunk, N));
-    return ["conv2d_winograd_filter_grad_images_f32", [px, ...geometryArgs(g), pdy, N, shares[r], 0, n0, n1, chunk, v, z, packedA, packedB]];
+    return ["conv2d_winograd_filter_grad_images_f32", [px, ...geometryArgs(g), pdy, N, shares[r], 0, n0, n1, chunk, v, z]];
   });
   const sums = shares.slice(1).map((share): KernelCall[] => [["ew_binary_f32", [BINARY_CODES.add, shares[0], share, shares[0], 0, XI * C * N]]]);
   return [products, ...sums, [["winograd_filter_grad_f32", [shares[0], C, N, pout]]]];

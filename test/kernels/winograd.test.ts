@@ -178,6 +178,30 @@ describe("gemm_f32_rows (A read in place) matches the reference GEMM", () => {
   }
 });
 
+describe("gemm_f32_at_b (Aᵀ · B, both read in place) matches the reference GEMM", () => {
+  // m a multiple of 4; n = 12 and 20 make the last panel read 4 values past each B row
+  const shapes: Array<[number, number, number]> = [[4, 8, 1], [8, 12, 5], [16, 16, 56], [12, 20, 33], [64, 64, 12]];
+  for (const [m, n, k] of shapes) {
+    it(`m=${m} n=${n} k=${k}, stored and accumulated`, () => {
+      const [lda, ldb] = [m + 4, n]; // A rows wider than m; B rows exactly n, padded after the last
+      const a = randomFloats(k * lda, m + k);
+      const b = randomFloats(k * ldb + 8, n + k);
+      const c0 = randomFloats(m * n, 7);
+      const at = new Float32Array(m * k); // Aᵀ as a dense m × k matrix
+      for (let kk = 0; kk < k; kk++) for (let r = 0; r < m; r++) at[r * k + kk] = a[kk * lda + r];
+      const expected = gemmF32Ref(at, b.subarray(0, k * n), { m, n, k });
+      for (const accumulate of [false, true]) {
+        const c = withArrays((alloc) => {
+          const pc = alloc(c0);
+          call("gemm_f32_at_b", alloc(a), lda, alloc(b), ldb, pc, n, m, n, k, accumulate ? 1 : 0);
+          return core.view(Float32Array, pc, m * n).slice();
+        });
+        expectClose(c, accumulate ? expected.map((v, i) => v + c0[i]) : expected, 1e-5 * Math.sqrt(k));
+      }
+    });
+  }
+});
+
 /** The kernels an operation's phases call, by name. */
 function kernelNames(build: ReturnType<typeof conv2dForwardOp>, parts = 1): string[] {
   const op = build(core, parts);
