@@ -6,7 +6,7 @@ import { runInline, type OperationBuilder } from "../kernels/operation.js";
 import { SyncKernelPool } from "../kernels/sync-pool.js";
 
 // One thread by default, so that the backend takes no core it was not given; setBackendThreads
-// opts in (ResNet-20 training on 2 threads: ~1.6x, bench:train's thread entry).
+// opts in (ResNet-20 training on 2 threads: 1.4-1.6x, bench:train's thread entry).
 let threads = 1;
 /** One pool per thread count asked for, kept so that switching back and forth costs no restart. */
 const pools = new Map<number, SyncKernelPool>();
