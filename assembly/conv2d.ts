@@ -3,7 +3,7 @@
 // scratch, so a chunk stays in that core's cache and the threads meet at one barrier per
 // convolution instead of three per chunk. The filter is packed once beforehand (packedB).
 import { col2im_f32_nhwc, im2col_f32_nhwc } from "./im2col";
-import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed } from "./gemm";
+import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows } from "./gemm";
 
 /**
  * out rows of images [n0, n1) (+)= im2col(x) · W, chunkImages images at a time. `cols` holds
@@ -23,14 +23,16 @@ export function conv2d_forward_images_f32(
   for (let i0 = n0; i0 < n1; i0 += chunkImages) {
     const rows = (min(n1, i0 + chunkImages) - i0) * pixels;
     const image = x + <usize>i0 * imageBytes;
-    let a = image;
-    if (identity == 0) {
-      im2col_f32_nhwc(image, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, rows, cols);
-      a = cols;
+    const y = out + <usize>i0 * outImageBytes;
+    if (identity != 0) {
+      // x's rows are the matrix: the GEMM reads them in place, with no packing pass
+      gemm_f32_rows(image, k, packedB, y, n, rows, n, k, accumulate != 0);
+      continue;
     }
+    im2col_f32_nhwc(image, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, rows, cols);
     const tiles = (rows + 3) >> 2;
-    gemm_f32_pack_a(a, k, rows, k, false, packedA, 0, tiles);
-    gemm_f32_packed(packedA, packedB, out + <usize>i0 * outImageBytes, n, rows, n, k, 0, tiles, accumulate != 0);
+    gemm_f32_pack_a(cols, k, rows, k, false, packedA, 0, tiles);
+    gemm_f32_packed(packedA, packedB, y, n, rows, n, k, 0, tiles, accumulate != 0);
   }
 }
 
@@ -85,12 +87,14 @@ export function conv2d_input_grad_images_f32(
   for (let i0 = n0; i0 < n1; i0 += chunkImages) {
     const images = min(n1, i0 + chunkImages) - i0;
     const rows = images * pixels;
-    const tiles = (rows + 3) >> 2;
-    gemm_f32_pack_a(dy + <usize>i0 * dyImageBytes, k, rows, k, false, packedA, 0, tiles);
+    const a = dy + <usize>i0 * dyImageBytes;
     if (identity != 0) {
-      gemm_f32_packed(packedA, packedB, dx + <usize>i0 * imageBytes, n, rows, n, k, 0, tiles, false);
+      // dY's rows times Wᵀ are dX's rows: read in place
+      gemm_f32_rows(a, k, packedB, dx + <usize>i0 * imageBytes, n, rows, n, k, false);
       continue;
     }
+    const tiles = (rows + 3) >> 2;
+    gemm_f32_pack_a(a, k, rows, k, false, packedA, 0, tiles);
     gemm_f32_packed(packedA, packedB, cols, n, rows, n, k, 0, tiles, false);
     col2im_f32_nhwc(cols, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, images, 0, dx + <usize>i0 * imageBytes);
   }

@@ -8,7 +8,7 @@
 // one packed-A buffer: scratch stays bounded, and small chunks keep the buffer in cache
 // between im2col writing it and the GEMM packing it. When im2col would be the identity
 // (1×1 stride-1 unpadded convs, or a valid kernel that covers the whole image), X itself is
-// the matrix and im2col is skipped. 3×3 stride-1 convolutions with channel counts that are
+// the matrix: im2col is skipped and the GEMM reads X's rows in place, without packing them. 3×3 stride-1 convolutions with channel counts that are
 // multiples of 4 skip all of this and run as Winograd F(4×4, 3×3) (winograd.ts); the input
 // gradient gets there as the convolution of dY with the flipped filter. Calls inside a phase
 // write disjoint rows, tiles, panels or images, so a KernelPool can run them on its threads.
@@ -113,6 +113,10 @@ const multiplyCalls = (pa: number, pb: number, c: number, m: number, n: number, 
   splitCount(Math.ceil(m / TILE_ROWS), parts).map(
     ([t0, t1]) => ["gemm_f32_packed", [pa, pb, c, n, m, n, k, t0, t1, accumulate ? 1 : 0]] as const,
   );
+
+/** C[rows×n] (+)= A · packed B with A's rows (stride k) read in place, split by rows. */
+const rowsCalls = (a: number, k: number, pb: number, c: number, n: number, rows: number, accumulate: boolean, parts: number): KernelCall[] =>
+  splitCount(rows, parts).map(([r0, r1]) => ["gemm_f32_rows", [a + r0 * k * F32, k, pb, c + r0 * n * F32, n, r1 - r0, n, k, accumulate ? 1 : 0]] as const);
 
 /** im2col of images starting at `image` (pointer to its first pixel) into `cols`, split by rows. */
 const im2colCalls = (g: ConvGeometry, image: number, rows: number, cols: number, parts: number): KernelCall[] =>
@@ -263,9 +267,14 @@ export function conv2dForwardOp(
       // one call per thread over its own images, each with its own chunk scratch
       split.ranges.map(([n0, n1]): KernelCall => {
         const cols = identity ? 0 : staging.scratch(split.chunkRows * k * F32);
-        const packedA = staging.scratch(packedABytes(split.chunkRows, k));
+        const packedA = identity ? 0 : staging.scratch(packedABytes(split.chunkRows, k));
         return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, identity ? 1 : 0, n0, n1, split.chunkImages, cols, packedA]];
       }),
+    ];
+    // x's rows are the matrix: the GEMM reads them in place (no packing pass, so no chunks)
+    const inPlace = (): KernelCall[][] => [
+      packBCalls(pw, n, k, n, 0, packedB, parts),
+      rowsCalls(px, k, packedB, pout, n, g.rows, bias !== undefined, parts),
     ];
     const chunked = (): KernelCall[][] => {
       const chunks = imageChunks(g, parts, chunking);
@@ -277,12 +286,8 @@ export function conv2dForwardOp(
       chunks.forEach(([n0, n1], i) => {
         const rows = (n1 - n0) * pixels;
         const first = i === 0 ? packBCalls(pw, n, k, n, 0, packedB, parts) : [];
-        if (identity) {
-          phases.push([...first, ...packACalls(px + n0 * pixels * k * F32, k, rows, k, 0, packedA, parts)]);
-        } else {
-          phases.push([...im2colCalls(g, px + n0 * imageBytes, rows, cols, parts), ...first]);
-          phases.push(packACalls(cols, k, rows, k, 0, packedA, parts));
-        }
+        phases.push([...im2colCalls(g, px + n0 * imageBytes, rows, cols, parts), ...first]);
+        phases.push(packACalls(cols, k, rows, k, 0, packedA, parts));
         phases.push(multiplyCalls(packedA, packedB, pout + n0 * pixels * n * F32, rows, n, k, bias !== undefined, parts));
       });
       return phases;
@@ -290,7 +295,7 @@ export function conv2dForwardOp(
     const split = perThreadImages(g, parts, chunking);
     const phases = winograd
       ? winogradForwardPhases(g, n, px, pw, pout, bias !== undefined, staging, parts)
-      : split ? perThread(split) : chunked();
+      : split ? perThread(split) : identity ? inPlace() : chunked();
     return {
       phases,
       costNs: winograd ? winogradCostNs(g, n) : g.rows * k * n * NS_PER_MAC + (identity ? 0 : g.rows * k * F32 * NS_PER_COL_BYTE),
@@ -390,9 +395,14 @@ export function conv2dBackpropInputOp(
       // one call per thread over its own images (col2im writes each image of dX once)
       split.ranges.map(([n0, n1]): KernelCall => {
         const cols = identity ? 0 : staging.scratch(split.chunkRows * n * F32);
-        const packedA = staging.scratch(packedABytes(split.chunkRows, k));
+        const packedA = identity ? 0 : staging.scratch(packedABytes(split.chunkRows, k));
         return ["conv2d_input_grad_images_f32", [pdy, ...geometryArgs(g), packedB, k, pout, identity ? 1 : 0, n0, n1, split.chunkImages, cols, packedA]];
       }),
+    ];
+    // dY's rows times Wᵀ are dX's rows: read in place (no packing pass, so no chunks)
+    const inPlace = (): KernelCall[][] => [
+      packBCalls(pw, k, k, n, 1, packedB, parts),
+      rowsCalls(pdy, k, packedB, pout, n, g.rows, false, parts),
     ];
     const chunked = (): KernelCall[][] => {
       const chunks = imageChunks(g, parts, chunking);
@@ -405,10 +415,6 @@ export function conv2dBackpropInputOp(
         const rows = (n1 - n0) * pixels;
         const first = i === 0 ? packBCalls(pw, k, k, n, 1, packedB, parts) : [];
         phases.push([...first, ...packACalls(pdy + n0 * pixels * k * F32, k, rows, k, 0, packedA, parts)]);
-        if (identity) {
-          phases.push(multiplyCalls(packedA, packedB, pout + n0 * pixels * n * F32, rows, n, k, false, parts));
-          return;
-        }
         phases.push(multiplyCalls(packedA, packedB, cols, rows, n, k, false, parts));
         // col2im zero-fills its images before adding, so every image of dX is written once
         phases.push(splitCount(n1 - n0, parts).map(([i0, i1]) => ["col2im_f32_nhwc", [cols, ...geometryArgs(g), i0, i1, 0, pout + n0 * imageBytes]] as const));
@@ -416,7 +422,7 @@ export function conv2dBackpropInputOp(
       return phases;
     };
     const split = perThreadImages(g, parts, chunking);
-    const phases = split ? perThread(split) : chunked();
+    const phases = split ? perThread(split) : identity ? inPlace() : chunked();
     // with strides larger than the kernel, some pixels are read by no tap: col2im leaves them 0
     return {
       phases,
