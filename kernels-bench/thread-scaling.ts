@@ -1,12 +1,14 @@
 // node dist/kernels-bench/thread-scaling.js [--reps 10] [--batch 128]
 // How the synchronous kernel pool scales from 1 to 2 threads on the operations of a ResNet-20
-// training step: a square GEMM (pure compute), and the forward convolution and both of its
-// gradients at ResNet-20's widest layer (batch 128, 28x28x16, 3x3). Each operation alternates
+// training step: a square GEMM (pure compute), the forward convolution and both of its
+// gradients at ResNet-20's widest layer (batch 128, 28x28x16, 3x3), and a relu over that
+// layer's activations held in kernel memory (memory traffic only). Each operation alternates
 // between a 1-thread and a 2-thread pool (A B B A) so that both see the same machine moment;
 // prints the best time of each and their ratio. Writes nothing.
 import { gemmF32Op } from "../src/kernels/gemm.js";
 import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dForwardOp } from "../src/kernels/conv2d.js";
 import { convGeometry } from "../src/kernels/conv-geometry.js";
+import { unaryOp } from "../src/kernels/elementwise.js";
 import type { OperationBuilder } from "../src/kernels/operation.js";
 import { SyncKernelPool } from "../src/kernels/sync-pool.js";
 
@@ -47,4 +49,8 @@ const dy = random(batch * 28 * 28 * 16);
 compare(`conv 3x3 16->16, ${batch}x28x28: forward`, () => conv2dForwardOp(x, w, g, 16), pools);
 compare(`conv 3x3 16->16, ${batch}x28x28: input gradient`, () => conv2dBackpropInputOp(dy, w, g, 16), pools);
 compare(`conv 3x3 16->16, ${batch}x28x28: filter gradient`, () => conv2dBackpropFilterOp(x, dy, g, 16), pools);
+// both pools share this thread's kernel memory, so resident arrays are read in place by either
+const core = pools[0].core;
+const [rx, ry] = [core.allocCopy(x), core.alloc(Float32Array, x.length)];
+compare(`relu, ${batch}x28x28x16 in kernel memory`, () => unaryOp("relu", rx, 0, ry), pools);
 for (const pool of pools) pool.close();
