@@ -3,17 +3,18 @@
 // scratch, so a chunk stays in that core's cache and the threads meet at one barrier per
 // convolution instead of three per chunk. The filter is packed once beforehand (packedB).
 import { col2im_f32_nhwc, im2col_f32_nhwc } from "./im2col";
-import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows } from "./gemm";
+import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed } from "./gemm";
 
 /**
  * out rows of images [n0, n1) (+)= im2col(x) · W, chunkImages images at a time. `cols` holds
- * im2col of one chunk (unused when `identity`: x's rows already are im2col's) and `packedA` its
- * packed tiles. out is NHWC [N, OH, OW, n]; with `accumulate` the product is added to it.
+ * im2col of one chunk and `packedA` its packed tiles. out is NHWC [N, OH, OW, n]; with
+ * `accumulate` the product is added to it. (When im2col is the identity, the caller runs
+ * gemm_f32_rows on x's rows instead.)
  */
 export function conv2d_forward_images_f32(
   x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
   padTop: i32, padLeft: i32, OH: i32, OW: i32,
-  packedB: usize, n: i32, out: usize, accumulate: i32, identity: i32,
+  packedB: usize, n: i32, out: usize, accumulate: i32,
   n0: i32, n1: i32, chunkImages: i32, cols: usize, packedA: usize,
 ): void {
   const k = kh * kw * C;
@@ -24,11 +25,6 @@ export function conv2d_forward_images_f32(
     const rows = (min(n1, i0 + chunkImages) - i0) * pixels;
     const image = x + <usize>i0 * imageBytes;
     const y = out + <usize>i0 * outImageBytes;
-    if (identity != 0) {
-      // x's rows are the matrix: the GEMM reads them in place, with no packing pass
-      gemm_f32_rows(image, k, packedB, y, n, rows, n, k, accumulate != 0);
-      continue;
-    }
     im2col_f32_nhwc(image, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, rows, cols);
     const tiles = (rows + 3) >> 2;
     gemm_f32_pack_a(cols, k, rows, k, false, packedA, 0, tiles);
@@ -71,13 +67,13 @@ export function conv2d_filter_grad_images_f32(
 /**
  * dX of the images [n0, n1) = col2im(dY · Wᵀ), chunkImages images at a time: the input
  * gradient's share of one thread (images are independent). `packedB` is Wᵀ packed once
- * beforehand; `packedA` holds one chunk of dY packed and `cols` its product (with `identity`
- * the product is dX itself and goes straight to dx).
+ * beforehand; `packedA` holds one chunk of dY packed and `cols` its product. (When im2col is
+ * the identity, dY · Wᵀ is dX itself and the caller runs gemm_f32_rows on dY's rows instead.)
  */
 export function conv2d_input_grad_images_f32(
   dy: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
   padTop: i32, padLeft: i32, OH: i32, OW: i32,
-  packedB: usize, k: i32, dx: usize, identity: i32,
+  packedB: usize, k: i32, dx: usize,
   n0: i32, n1: i32, chunkImages: i32, cols: usize, packedA: usize,
 ): void {
   const n = kh * kw * C;
@@ -88,11 +84,6 @@ export function conv2d_input_grad_images_f32(
     const images = min(n1, i0 + chunkImages) - i0;
     const rows = images * pixels;
     const a = dy + <usize>i0 * dyImageBytes;
-    if (identity != 0) {
-      // dY's rows times Wᵀ are dX's rows: read in place
-      gemm_f32_rows(a, k, packedB, dx + <usize>i0 * imageBytes, n, rows, n, k, false);
-      continue;
-    }
     const tiles = (rows + 3) >> 2;
     gemm_f32_pack_a(a, k, rows, k, false, packedA, 0, tiles);
     gemm_f32_packed(packedA, packedB, cols, n, rows, n, k, 0, tiles, false);

@@ -8,15 +8,16 @@
 // one packed-A buffer: scratch stays bounded, and small chunks keep the buffer in cache
 // between im2col writing it and the GEMM packing it. When im2col would be the identity
 // (1×1 stride-1 unpadded convs, or a valid kernel that covers the whole image), X itself is
-// the matrix: im2col is skipped and the GEMM reads X's rows in place, without packing them. 3×3 stride-1 convolutions with channel counts that are
-// multiples of 4 skip all of this and run as Winograd F(4×4, 3×3) (winograd.ts); the input
-// gradient gets there as the convolution of dY with the flipped filter. Calls inside a phase
-// write disjoint rows, tiles, panels or images, so a KernelPool can run them on its threads.
+// the matrix: im2col is skipped and the GEMM reads X's rows in place, without packing them.
+// 3×3 stride-1 convolutions with channel counts that are multiples of 4 skip all of this and
+// run as Winograd F(4×4, 3×3) (winograd.ts); the input gradient gets there as the convolution
+// of dY with the flipped filter. Calls inside a phase write disjoint rows, tiles, panels or
+// images, so a KernelPool can run them on its threads.
 import { checkInteger, fail } from "./check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels, type KernelCore } from "./core.js";
 import { BINARY_CODES } from "./elementwise.js";
-import { splitCount } from "./gemm.js";
+import { packedABytes, packedBBytes, splitCount } from "./gemm.js";
 import { checkGeometry } from "./im2col.js";
 import { runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
 import { winogradApplies, winogradCostNs, winogradFilterGradPhases, winogradForwardPhases } from "./winograd.js";
@@ -122,8 +123,6 @@ const rowsCalls = (a: number, k: number, pb: number, c: number, n: number, rows:
 const im2colCalls = (g: ConvGeometry, image: number, rows: number, cols: number, parts: number): KernelCall[] =>
   splitCount(rows, parts).map(([r0, r1]) => ["im2col_f32_nhwc", [image, ...geometryArgs(g), r0, r1, cols]] as const);
 
-const packedABytes = (m: number, k: number): number => Math.ceil(m / TILE_ROWS) * TILE_ROWS * k * F32;
-const packedBBytes = (k: number, n: number): number => Math.ceil(n / PANEL_COLS) * PANEL_COLS * k * F32;
 
 function checkArrays(where: string, g: ConvGeometry, outChannels: number, arrays: Array<[string, { length: number } | undefined, number, string]>): void {
   checkGeometry(where, g);
@@ -266,12 +265,12 @@ export function conv2dForwardOp(
       packBCalls(pw, n, k, n, 0, packedB, parts),
       // one call per thread over its own images, each with its own chunk scratch
       split.ranges.map(([n0, n1]): KernelCall => {
-        const cols = identity ? 0 : staging.scratch(split.chunkRows * k * F32);
-        const packedA = identity ? 0 : staging.scratch(packedABytes(split.chunkRows, k));
-        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, identity ? 1 : 0, n0, n1, split.chunkImages, cols, packedA]];
+        const cols = staging.scratch(split.chunkRows * k * F32);
+        const packedA = staging.scratch(packedABytes(split.chunkRows, k));
+        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, n0, n1, split.chunkImages, cols, packedA]];
       }),
     ];
-    // x's rows are the matrix: the GEMM reads them in place (no packing pass, so no chunks)
+    // x's rows are the matrix: the GEMM reads them in place, split by rows (no packing, no chunks)
     const inPlace = (): KernelCall[][] => [
       packBCalls(pw, n, k, n, 0, packedB, parts),
       rowsCalls(px, k, packedB, pout, n, g.rows, bias !== undefined, parts),
@@ -280,7 +279,7 @@ export function conv2dForwardOp(
       const chunks = imageChunks(g, parts, chunking);
       const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
       const packedA = staging.scratch(packedABytes(maxRows, k));
-      const cols = identity ? 0 : staging.scratch(maxRows * k * F32);
+      const cols = staging.scratch(maxRows * k * F32);
       const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
       const phases: KernelCall[][] = [];
       chunks.forEach(([n0, n1], i) => {
@@ -295,7 +294,7 @@ export function conv2dForwardOp(
     const split = perThreadImages(g, parts, chunking);
     const phases = winograd
       ? winogradForwardPhases(g, n, px, pw, pout, bias !== undefined, staging, parts)
-      : split ? perThread(split) : identity ? inPlace() : chunked();
+      : identity ? inPlace() : split ? perThread(split) : chunked();
     return {
       phases,
       costNs: winograd ? winogradCostNs(g, n) : g.rows * k * n * NS_PER_MAC + (identity ? 0 : g.rows * k * F32 * NS_PER_COL_BYTE),
@@ -394,12 +393,12 @@ export function conv2dBackpropInputOp(
       packBCalls(pw, k, k, n, 1, packedB, parts),
       // one call per thread over its own images (col2im writes each image of dX once)
       split.ranges.map(([n0, n1]): KernelCall => {
-        const cols = identity ? 0 : staging.scratch(split.chunkRows * n * F32);
-        const packedA = identity ? 0 : staging.scratch(packedABytes(split.chunkRows, k));
-        return ["conv2d_input_grad_images_f32", [pdy, ...geometryArgs(g), packedB, k, pout, identity ? 1 : 0, n0, n1, split.chunkImages, cols, packedA]];
+        const cols = staging.scratch(split.chunkRows * n * F32);
+        const packedA = staging.scratch(packedABytes(split.chunkRows, k));
+        return ["conv2d_input_grad_images_f32", [pdy, ...geometryArgs(g), packedB, k, pout, n0, n1, split.chunkImages, cols, packedA]];
       }),
     ];
-    // dY's rows times Wᵀ are dX's rows: read in place (no packing pass, so no chunks)
+    // dY's rows times Wᵀ are dX's rows: read in place, split by rows (no packing, no chunks)
     const inPlace = (): KernelCall[][] => [
       packBCalls(pw, k, k, n, 1, packedB, parts),
       rowsCalls(pdy, k, packedB, pout, n, g.rows, false, parts),
@@ -408,7 +407,7 @@ export function conv2dBackpropInputOp(
       const chunks = imageChunks(g, parts, chunking);
       const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
       const packedA = staging.scratch(packedABytes(maxRows, k));
-      const cols = identity ? 0 : staging.scratch(maxRows * n * F32);
+      const cols = staging.scratch(maxRows * n * F32);
       const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
       const phases: KernelCall[][] = [];
       chunks.forEach(([n0, n1], i) => {
@@ -422,7 +421,7 @@ export function conv2dBackpropInputOp(
       return phases;
     };
     const split = perThreadImages(g, parts, chunking);
-    const phases = split ? perThread(split) : identity ? inPlace() : chunked();
+    const phases = identity ? inPlace() : split ? perThread(split) : chunked();
     // with strides larger than the kernel, some pixels are read by no tap: col2im leaves them 0
     return {
       phases,

@@ -8,6 +8,10 @@ import { runInline, type KernelCall, type OperationBuilder } from "./operation.j
 
 const TILE_ROWS = 4;
 const PANEL_COLS = 8;
+/** Bytes of A (m × k) packed by gemm_f32_pack_a: whole tiles of 4 rows, zero-padded. */
+export const packedABytes = (m: number, k: number): number => Math.ceil(m / TILE_ROWS) * TILE_ROWS * k * 4;
+/** Bytes of B (k × n) packed by gemm_f32_pack_b: whole panels of 8 columns, zero-padded. */
+export const packedBBytes = (k: number, n: number): number => Math.ceil(n / PANEL_COLS) * PANEL_COLS * k * 4;
 // Single-thread cost used to decide when splitting pays (kernels-bench measures ~45 GFLOP/s fp32).
 const NS_PER_MAC_F32 = 0.045;
 const NS_PER_MAC_Q8 = 0.022;
@@ -74,8 +78,8 @@ export function gemmF32Op(a: Float32Array, b: Float32Array, shape: GemmShape, op
     if (options.accumulate && !core.isResident(target)) core.view(Float32Array, pc, m * n).set(target);
     const tiles = Math.ceil(m / TILE_ROWS);
     const panels = Math.ceil(n / PANEL_COLS);
-    const packedA = staging.scratch(tiles * TILE_ROWS * k * 4);
-    const packedB = staging.scratch(panels * PANEL_COLS * k * 4);
+    const packedA = staging.scratch(packedABytes(m, k));
+    const packedB = staging.scratch(packedBBytes(k, n));
     const lda = transA ? m : k;
     const ldb = transB ? k : n;
     const pack: KernelCall[] = [

@@ -8,11 +8,10 @@
 import type { ConvGeometry } from "./conv-geometry.js";
 import type { Staging } from "./core.js";
 import { BINARY_CODES } from "./elementwise.js";
-import { splitCount } from "./gemm.js";
+import { packedBBytes, splitCount } from "./gemm.js";
 import type { KernelCall } from "./operation.js";
 
 const F32 = 4;
-const PANEL_COLS = 8;
 const TILE_ROWS = 4;
 /** The 6×6 transform domain: 36 matrices per chunk; each tile covers 4×4 outputs. */
 const XI = 36;
@@ -72,7 +71,6 @@ function chunkTiles(g: ConvGeometry, outChannels: number, maxImages: number, fix
 
 /** Bytes of the 36 transformed matrices of one chunk, `width` channels wide (see winogradMatrixBytes). */
 const transformedBytes = (chunk: number, width: number): number => XI * (chunk * width + 16) * F32;
-const packedBBytes = (k: number, n: number): number => Math.ceil(n / PANEL_COLS) * PANEL_COLS * k * F32;
 
 /** The geometry arguments the Winograd kernels take after their input pointer. */
 const geometryArgs = (g: ConvGeometry): number[] => [g.inHeight, g.inWidth, g.inChannels, g.padTop, g.padLeft, g.outHeight, g.outWidth];
