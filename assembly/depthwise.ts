@@ -36,8 +36,9 @@ const ACTIVATION_RELU6 = 2;
 @inline
 function epilogue(v: v128, bias: usize, activation: i32): v128 {
   if (bias != 0) v = f32x4.add(v, v128.load(bias));
-  if (activation >= ACTIVATION_RELU) v = f32x4.max(v, f32x4.splat(0));
-  if (activation == ACTIVATION_RELU6) v = f32x4.min(v, f32x4.splat(6));
+  // pmax/pmin: one instruction each on x86 (see Relu in elementwise.ts); NaN stays NaN
+  if (activation >= ACTIVATION_RELU) v = f32x4.pmax(v, f32x4.splat(0));
+  if (activation == ACTIVATION_RELU6) v = f32x4.pmin(v, f32x4.splat(6));
   return v;
 }
 
@@ -45,8 +46,8 @@ function epilogue(v: v128, bias: usize, activation: i32): v128 {
 @inline
 function epilogueScalar(v: f32, bias: usize, activation: i32): f32 {
   if (bias != 0) v += load<f32>(bias);
-  if (activation >= ACTIVATION_RELU) v = max(v, 0);
-  if (activation == ACTIVATION_RELU6) v = min(v, 6);
+  if (activation >= ACTIVATION_RELU) v = v < 0 ? 0 : v;
+  if (activation == ACTIVATION_RELU6) v = <f32>6 < v ? <f32>6 : v;
   return v;
 }
 

@@ -237,17 +237,20 @@ export function ew_binary_row_f32(op: i32, a: usize, row: usize, cols: i32, swap
 // ---------------------------------------------------------------------------------------------
 // unary ops (same scheme; alpha is step's value for x <= 0, unused by the others)
 
+// Relu and Relu6 clamp with pmax/pmin (x < 0 ? 0 : x, then 6 < y ? 6 : y): one maxps/minps
+// each on x86, where f32x4.max/min need a NaN- and signed-zero-exact sequence of several; a NaN
+// x still gives NaN, as Math.max/min would, and -0 stays -0 (equal to 0).
 class Relu {
   // @ts-ignore: decorator
-  @inline v(x: v128, alpha: v128): v128 { return f32x4.max(x, f32x4.splat(0)); }
+  @inline v(x: v128, alpha: v128): v128 { return f32x4.pmax(x, f32x4.splat(0)); }
   // @ts-ignore: decorator
-  @inline s(x: f32, alpha: f32): f32 { return max(x, 0); }
+  @inline s(x: f32, alpha: f32): f32 { return x < 0 ? 0 : x; }
 }
 class Relu6 {
   // @ts-ignore: decorator
-  @inline v(x: v128, alpha: v128): v128 { return f32x4.min(f32x4.max(x, f32x4.splat(0)), f32x4.splat(6)); }
+  @inline v(x: v128, alpha: v128): v128 { return f32x4.pmin(f32x4.pmax(x, f32x4.splat(0)), f32x4.splat(6)); }
   // @ts-ignore: decorator
-  @inline s(x: f32, alpha: f32): f32 { return min(max(x, 0), 6); }
+  @inline s(x: f32, alpha: f32): f32 { const y: f32 = x < 0 ? 0 : x; return <f32>6 < y ? <f32>6 : y; }
 }
 class Neg {
   // @ts-ignore: decorator

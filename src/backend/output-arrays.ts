@@ -30,6 +30,18 @@ export class OutputArrays {
     return out;
   }
 
+  /**
+   * A copy of `values` in the kernels' memory, counted as the values of one tensor: a tensor
+   * our kernels read (a weight, an input made outside them) moves here once, instead of being
+   * copied in by every kernel that reads it (see float32Values).
+   */
+  adopt(values: Float32Array): Float32Array {
+    const copy = this.core.view(Float32Array, this.core.malloc(values.byteLength), values.length);
+    copy.set(values);
+    this.owners.set(copy, 1);
+    return copy;
+  }
+
   /** One of our kernels begins. */
   enter(): void {
     this.depth++;

@@ -3,16 +3,24 @@ import type { DataType, TensorInfo } from "@tensorflow/tfjs-core";
 import type { PocketflowBackend } from "./backend.js";
 
 /**
- * The float32 values of a tensor, without a copy when they are stored as float32. A tensor cast
- * to float32 from bool or int32 by the cpu kernels shares its source's Uint8Array/Int32Array:
- * those are converted, since our kernels read raw f32 bytes.
+ * The float32 values of a tensor, for our kernels. Values outside the kernels' memory move
+ * into it first (the tensor's entry now holds the copy): tfjs never changes a tensor's values,
+ * so a weight read by every inference costs one copy in its life instead of one per kernel call.
+ * A tensor cast to float32 from bool or int32 by the cpu kernels shares its source's
+ * Uint8Array/Int32Array: its copy is converted, since our kernels read raw f32 bytes.
  */
 export function float32Values(backend: PocketflowBackend, tensor: TensorInfo, kernel: string): Float32Array {
   if (tensor.dtype !== "float32") {
     throw new TypeError(`${kernel}: the pocketflow backend computes in float32, but got a ${tensor.dtype} tensor; cast it with tf.cast(x, "float32")`);
   }
-  const values = backend.data.get(tensor.dataId).values as unknown;
-  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  const entry = backend.data.get(tensor.dataId);
+  const values = entry.values as unknown;
+  if (backend.outputs.isResident(values)) return values;
+  const floats = values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+  if (floats.length === 0) return floats;
+  const resident = backend.outputs.adopt(floats);
+  entry.values = resident;
+  return resident;
 }
 
 /** A tensor of ours on `values`, made by our kernel (see output-arrays.ts for their reuse). */
