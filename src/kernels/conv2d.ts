@@ -19,8 +19,8 @@ import { kernels, type KernelCore } from "./core.js";
 import { BINARY_CODES } from "./elementwise.js";
 import { packedABytes, packedBBytes, splitCount } from "./gemm.js";
 import { checkGeometry } from "./im2col.js";
-import { runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
-import { winogradApplies, winogradCostNs, winogradFilterGradPhases, winogradForwardPhases } from "./winograd.js";
+import { callKernel, runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
+import { WINOGRAD_MATRICES, winogradApplies, winogradCostNs, winogradFilterGradPhases, winogradForwardPhases } from "./winograd.js";
 
 const TILE_ROWS = 4;
 const PANEL_COLS = 8;
@@ -235,15 +235,38 @@ function trivialOp(target: Float32Array, finish: (t: Float32Array) => void): Ker
  * Forward convolution Y = activation(im2col(X) · W + bias): x NHWC [batch, inH, inW, cin],
  * w HWIO [kh, kw, cin, outChannels], result NHWC [batch, outH, outW, outChannels].
  */
+/** Floats of the filter prepared for the forward convolution (prepareForwardFilter). */
+export function forwardFilterLength(g: ConvGeometry, outChannels: number): number {
+  const [k, n] = [g.patchSize, outChannels];
+  return (winogradApplies(g, n) ? WINOGRAD_MATRICES * packedBBytes(g.inChannels, n) : packedBBytes(k, n)) / F32;
+}
+
+/**
+ * W in the form the forward convolution multiplies by: packed into the GEMM's panels, or, for
+ * Winograd, its 36 transformed matrices, into `out` (forwardFilterLength floats). A caller
+ * that convolves with the same filter again (an inference: weights do not change) computes
+ * this once and hands it to conv2dForwardOp, which then skips that pass. `w` and `out` must
+ * be arrays in `core`'s memory.
+ */
+export function prepareForwardFilter(core: KernelCore, w: Float32Array, g: ConvGeometry, outChannels: number, out: Float32Array): void {
+  const where = "prepareForwardFilter";
+  const n = outChannels;
+  checkArrays(where, g, n, [["w", w, g.patchSize * n, shapes(g, n).w], ["out", out, forwardFilterLength(g, n), "the prepared filter"]]);
+  const [pw, pout] = [core.pointerOf(w), core.pointerOf(out)];
+  if (winogradApplies(g, n)) callKernel(core, ["winograd_filter_f32", [pw, g.inChannels, n, pout]]);
+  else callKernel(core, ["gemm_f32_pack_b", [pw, n, g.patchSize, n, 0, pout, 0, Math.ceil(n / PANEL_COLS)]]);
+}
+
 export function conv2dForwardOp(
   x: Float32Array, w: Float32Array, g: ConvGeometry, outChannels: number, epilogue: Epilogue = {},
-  out?: Float32Array, chunking: ConvChunking = {},
+  out?: Float32Array, chunking: ConvChunking = {}, prepared?: Float32Array,
 ): OperationBuilder<Float32Array> {
   const where = "conv2dForward";
   const s = shapes(g, outChannels);
   checkArrays(where, g, outChannels, [["x", x, inputSize(g), s.x], ["w", w, g.patchSize * outChannels, s.w], ["out", out, g.rows * outChannels, s.y]]);
   checkEpilogue(where, epilogue, outChannels);
   checkChunking(where, chunking);
+  if (prepared !== undefined) checkArrays(where, g, outChannels, [["prepared", prepared, forwardFilterLength(g, outChannels), "the filter prepared by prepareForwardFilter"]]);
   const target = out ?? new Float32Array(g.rows * outChannels);
   const [k, n] = [g.patchSize, outChannels];
   const pixels = g.outHeight * g.outWidth;
@@ -256,13 +279,15 @@ export function conv2dForwardOp(
     const px = staging.input(x);
     const pw = staging.input(w);
     const pout = staging.output(target);
-    const packedB = winograd ? 0 : staging.scratch(packedBBytes(k, n));
+    // the filter packed here, unless the caller prepared it (then each packing phase is empty)
+    const packedB = prepared !== undefined ? staging.input(prepared) : winograd ? 0 : staging.scratch(packedBBytes(k, n));
+    const packB = (): KernelCall[] => (prepared !== undefined ? [] : packBCalls(pw, n, k, n, 0, packedB, parts));
     // the bias rides in the GEMM: Y starts as bias rows and the product is accumulated onto it
     const bias = perChannel(epilogue.bias, n);
     if (bias) fillRows(core.view(Float32Array, pout, target.length), bias);
     const activation = { ...epilogue, bias: undefined };
     const perThread = (split: ThreadImages): KernelCall[][] => [
-      packBCalls(pw, n, k, n, 0, packedB, parts),
+      packB(),
       // one call per thread over its own images, each with its own chunk scratch
       split.ranges.map(([n0, n1]): KernelCall => {
         const cols = staging.scratch(split.chunkRows * k * F32);
@@ -272,7 +297,7 @@ export function conv2dForwardOp(
     ];
     // x's rows are the matrix: the GEMM reads them in place, split by rows (no packing, no chunks)
     const inPlace = (): KernelCall[][] => [
-      packBCalls(pw, n, k, n, 0, packedB, parts),
+      packB(),
       rowsCalls(px, k, packedB, pout, n, g.rows, bias !== undefined, parts),
     ];
     const chunked = (): KernelCall[][] => {
@@ -284,7 +309,7 @@ export function conv2dForwardOp(
       const phases: KernelCall[][] = [];
       chunks.forEach(([n0, n1], i) => {
         const rows = (n1 - n0) * pixels;
-        const first = i === 0 ? packBCalls(pw, n, k, n, 0, packedB, parts) : [];
+        const first = i === 0 ? packB() : [];
         phases.push([...im2colCalls(g, px + n0 * imageBytes, rows, cols, parts), ...first]);
         phases.push(packACalls(cols, k, rows, k, 0, packedA, parts));
         phases.push(multiplyCalls(packedA, packedB, pout + n0 * pixels * n * F32, rows, n, k, bias !== undefined, parts));
@@ -293,7 +318,7 @@ export function conv2dForwardOp(
     };
     const split = perThreadImages(g, parts, chunking);
     const phases = winograd
-      ? winogradForwardPhases(g, n, px, pw, pout, bias !== undefined, staging, parts)
+      ? winogradForwardPhases(g, n, px, pw, pout, bias !== undefined, staging, parts, prepared !== undefined ? packedB : undefined)
       : identity ? inPlace() : split ? perThread(split) : chunked();
     return {
       phases,

@@ -150,36 +150,52 @@ export interface BatchNormParams {
 
 const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
+/** The period of batchNormFactors: the least multiple of both `channels` and 4 (a SIMD vector). */
+export const batchNormPeriod = (channels: number): number => (channels * 4) / gcd(channels, 4);
+
+/**
+ * The batch-norm kernel's parameters: mean, scale / sqrt(variance + epsilon) (computed in
+ * double) and offset, each repeated to batchNormPeriod(channels) values, one after another.
+ */
+export function batchNormFactors(channels: number, params: BatchNormParams, out?: Float32Array): Float32Array {
+  const where = "batchNorm";
+  checkInteger(where, "channels", channels, 1, MAX_I32);
+  for (const name of ["mean", "variance", "offset", "scale"] as const) checkSize(where, name, params[name], [channels]);
+  const period = batchNormPeriod(channels);
+  const factors = out ?? new Float32Array(3 * period);
+  checkSize(where, "factors", factors, [3 * period]);
+  const { mean, variance, offset, scale, varianceEpsilon } = params;
+  for (let c = 0; c < channels; c++) {
+    const factor = (scale ? scale[c] : 1) / Math.sqrt(variance[c] + varianceEpsilon);
+    for (let k = c; k < period; k += channels) {
+      factors[k] = mean[c];
+      factors[period + k] = factor;
+      factors[2 * period + k] = offset ? offset[c] : 0;
+    }
+  }
+  return factors;
+}
+
 /**
  * Batch normalisation with per-channel parameters of x [..., channels]:
  * out = (x - mean) * scale / sqrt(variance + epsilon) + offset, channel = index % channels.
- * The factor scale / sqrt(variance + epsilon) is computed once per channel (in double).
+ * `params` are the parameters, or their batchNormFactors computed before (a cached copy).
  */
-export function batchNormOp(x: Float32Array, channels: number, params: BatchNormParams, out?: Float32Array): OperationBuilder<Float32Array> {
+export function batchNormOp(x: Float32Array, channels: number, params: BatchNormParams | Float32Array, out?: Float32Array): OperationBuilder<Float32Array> {
   const where = "batchNorm";
   checkInteger(where, "channels", channels, 1, MAX_I32);
   if (x.length % channels !== 0) fail(where, `x's ${x.length} elements are not a whole number of ${channels}-channel pixels`);
   if (x.length > MAX_I32) fail(where, `x must have at most ${MAX_I32} elements, but has ${x.length}`);
-  for (const name of ["mean", "variance", "offset", "scale"] as const) checkSize(where, name, params[name], [channels]);
   checkSize(where, "out", out, [x.length]);
-  // parameters repeated to a period that both 4 and the channel count divide
-  const period = (channels * 4) / gcd(channels, 4);
-  const mean = new Float32Array(period);
-  const factor = new Float32Array(period);
-  const offset = new Float32Array(period);
-  for (let k = 0; k < period; k++) {
-    const c = k % channels;
-    mean[k] = params.mean[c];
-    factor[k] = (params.scale ? params.scale[c] : 1) / Math.sqrt(params.variance[c] + params.varianceEpsilon);
-    offset[k] = params.offset ? params.offset[c] : 0;
-  }
+  const period = batchNormPeriod(channels);
+  const factors = params instanceof Float32Array ? params : batchNormFactors(channels, params);
+  checkSize(where, "factors", factors, [3 * period]);
   const target = out ?? new Float32Array(x.length);
   return (core, parts) => {
     const staging = core.staging();
     const px = staging.input(x);
-    const pm = staging.input(mean);
-    const pf = staging.input(factor);
-    const po = staging.input(offset);
+    const pm = staging.input(factors);
+    const [pf, po] = [pm + 4 * period, pm + 8 * period];
     const pout = staging.output(target);
     const periods = Math.ceil(x.length / period);
     const calls = splitCount(periods, parts).map(([p0, p1]): KernelCall => [

@@ -13,8 +13,9 @@ import type { KernelCall } from "./operation.js";
 
 const F32 = 4;
 const TILE_ROWS = 4;
-/** The 6×6 transform domain: 36 matrices per chunk; each tile covers 4×4 outputs. */
-const XI = 36;
+/** The 6×6 transform domain: 36 matrices (GEMMs, transformed filters) per chunk; each tile covers 4×4 outputs. */
+export const WINOGRAD_MATRICES = 36;
+const XI = WINOGRAD_MATRICES;
 const TILE = 4;
 /**
  * Bytes of transformed tiles per chunk (input side + output side, all 36 ξ): small enough to
@@ -87,13 +88,14 @@ export function winogradCostNs(g: ConvGeometry, outChannels: number): number {
  */
 export function winogradForwardPhases(
   g: ConvGeometry, outChannels: number, px: number, pw: number, pout: number, accumulate: boolean, staging: Staging, parts: number,
+  transformedFilter?: number,
 ): KernelCall[][] {
   const [C, N] = [g.inChannels, outChannels];
-  const packedU = staging.scratch(XI * packedBBytes(C, N));
+  const packedU = transformedFilter ?? staging.scratch(XI * packedBBytes(C, N));
   const ranges = splitCount(g.batch, parts);
   const chunk = chunkTiles(g, N, ranges[0][1] - ranges[0][0]);
   return [
-    [["winograd_filter_f32", [pw, C, N, packedU]]],
+    transformedFilter !== undefined ? [] : [["winograd_filter_f32", [pw, C, N, packedU]]],
     ranges.map(([n0, n1]): KernelCall => {
       const v = staging.scratch(transformedBytes(chunk, C));
       const m = staging.scratch(transformedBytes(chunk, N));

@@ -30,7 +30,7 @@ describe("output arrays", () => {
     const second = tf.relu(y);
     expect(valuesOf(second).byteOffset).toBe(where.byteOffset);
     expect(Array.from(second.dataSync())).toEqual(relu(seededValues(SIZE, 2)));
-    const small = tf.relu(tf.tensor(seededValues(100, 3)));
+    const small = tf.relu(tf.tensor(seededValues(8, 3))); // a few values: an ordinary array
     expect(kernels().isResident(valuesOf(small))).toBe(false);
     tf.dispose([x, y, second, small]);
   });
@@ -117,6 +117,54 @@ describe("output arrays", () => {
     a.dispose();
     expect(Array.from(same.dataSync())).toEqual(relu(seededValues(SIZE, 13)));
     tf.dispose([x, same, ints]);
+  });
+  it("arrays derived from a resident array are computed once per source, replaced for another, freed with it", () => {
+    const outputs = backend().outputs;
+    const before = outputs.bytesResident;
+    const inputs = [input(16), input(17)];
+    const [a, b] = inputs.map((t) => tf.relu(t));
+    const owner = valuesOf(a);
+    let computed = 0;
+    const compute = (out: Float32Array): void => {
+      computed++;
+      out.fill(computed);
+    };
+    const first = outputs.derived(owner, "test", `from ${outputs.idOf(valuesOf(b))}`, 10, compute);
+    expect(kernels().isResident(first)).toBe(true);
+    expect(outputs.derived(owner, "test", `from ${outputs.idOf(valuesOf(b))}`, 10, compute)).toBe(first);
+    expect(computed).toBe(1);
+    expect(outputs.idOf(valuesOf(a))).not.toBe(outputs.idOf(valuesOf(b)));
+    const other = outputs.derived(owner, "test", "another source", 10, compute);
+    expect(computed).toBe(2);
+    expect(Array.from(other)).toEqual(new Array(10).fill(2));
+    expect(() => outputs.derived(new Float32Array(4), "test", "", 1, compute)).toThrow("resident");
+    expect(() => outputs.derived(owner, "failing", "", 4, () => { throw new Error("no"); })).toThrow("no");
+    tf.dispose([a, b, ...inputs]);
+    expect(outputs.bytesResident).toBe(before);
+  });
+  it("a conv's prepared filter and a batch norm's factors are kept with their tensors and never go stale", async () => {
+    const outputs = backend().outputs;
+    const before = outputs.bytesResident;
+    const x = tf.tensor(seededValues(2 * 9 * 9 * 8, 40), [2, 9, 9, 8]);
+    const shapes: Array<[number, number]> = [[1, 1], [3, 3]]; // GEMM and Winograd forms
+    const run = async (name: string, wSeed: number, mSeed: number): Promise<Float32Array[]> => {
+      await tf.setBackend(name);
+      return tf.tidy(() => shapes.flatMap(([kh, kw]) => {
+        const w = tf.tensor(seededValues(kh * kw * 8 * 12, wSeed + kh), [kh, kw, 8, 12]);
+        const mean = tf.tensor(seededValues(12, mSeed));
+        const variance = tf.abs(tf.tensor(seededValues(12, mSeed + 1)));
+        const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same");
+        const outs = [y, tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same"), tf.batchNorm(y, mean, variance), tf.batchNorm(y, mean, variance, undefined, undefined, 0.5)];
+        return outs.map((t) => Float32Array.from(t.dataSync()));
+      }));
+    };
+    for (const [wSeed, mSeed] of [[50, 60], [51, 61]]) {
+      const expected = await run("cpu", wSeed, mSeed);
+      const actual = await run(OURS, wSeed, mSeed);
+      actual.forEach((a, i) => expect(maxRelativeError(a, expected[i]), `output ${i}`).toBeLessThanOrEqual(1e-4));
+    }
+    x.dispose();
+    expect(outputs.bytesResident).toBe(before);
   });
   it("disposing every tensor frees every resident output", () => {
     const before = backend().outputs.bytesResident;

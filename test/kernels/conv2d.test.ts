@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ACTIVATIONS, applyEpilogue, backpropInputRunsAsConv, conv2dBackpropFilter, conv2dBackpropFilterOp, conv2dBackpropInput, conv2dBackpropInputOp, conv2dForward,
-  conv2dForwardOp, im2colIsIdentity, type ConvChunking, type Epilogue,
+  conv2dForwardOp, forwardFilterLength, im2colIsIdentity, prepareForwardFilter, type ConvChunking, type Epilogue,
 } from "../../src/kernels/conv2d.js";
 import { convGeometry, type ConvGeometry, type Padding } from "../../src/kernels/conv-geometry.js";
 import { kernels } from "../../src/kernels/core.js";
@@ -136,6 +136,41 @@ describe.each<Case>([
     } finally {
       for (const a of [rx, rw, rdy, ry, rdx, rdw]) core.free(a);
     }
+  });
+});
+
+describe.each<Case>([
+  { x: [5, 6, 7, 8], k: [1, 1], cout: 12, strides: 1, dilations: 1, padding: "valid" }, // x's rows in place
+  { x: [4, 9, 9, 3], k: [3, 3], cout: 6, strides: 2, dilations: 1, padding: "same" }, // im2col
+  { x: [3, 7, 9, 8], k: [3, 3], cout: 12, strides: 1, dilations: 1, padding: "same" }, // Winograd
+])("conv2d forward with the filter prepared once", (c) => {
+  const g = geometry(c);
+  const x = randomFloats(c.x.reduce((p, d) => p * d), 5);
+  const w = randomFloats(g.patchSize * c.cout, 6);
+  it(`${label(c)}: the same result as packing per call, on 1, 2 and 3 threads, with chunks`, () => {
+    const core = kernels();
+    const rw = core.allocCopy(w);
+    const prepared = core.alloc(Float32Array, forwardFilterLength(g, c.cout));
+    try {
+      prepareForwardFilter(core, rw, g, c.cout, prepared);
+      const bias = randomFloats(c.cout, 7);
+      for (const chunkBytes of [1, 2 ** 30]) {
+        for (const parts of [1, 2, 3]) {
+          const plain = runInline(core, conv2dForwardOp(x, w, g, c.cout, { bias }, undefined, { chunkBytes }), parts);
+          const reused = runInline(core, conv2dForwardOp(x, w, g, c.cout, { bias }, undefined, { chunkBytes }, prepared), parts);
+          expect(Array.from(reused)).toEqual(Array.from(plain));
+        }
+      }
+      expectClose(runInline(core, conv2dForwardOp(x, w, g, c.cout, {}, undefined, {}, prepared)), conv2dForwardRef(x, w, g, c.cout), g.patchSize);
+    } finally {
+      core.free(rw);
+      core.free(prepared);
+    }
+  });
+  it(`${label(c)}: a prepared filter of the wrong size, or arrays outside kernel memory, are refused`, () => {
+    const core = kernels();
+    expect(() => conv2dForwardOp(x, w, g, c.cout, {}, undefined, {}, new Float32Array(3))).toThrow("prepared");
+    expect(() => prepareForwardFilter(core, w, g, c.cout, new Float32Array(forwardFilterLength(g, c.cout)))).toThrow("kernel memory");
   });
 });
 

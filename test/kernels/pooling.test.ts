@@ -3,7 +3,7 @@ import { convGeometry, type ConvGeometry, type Padding } from "../../src/kernels
 import { kernels } from "../../src/kernels/core.js";
 import { runInline } from "../../src/kernels/operation.js";
 import {
-  avgPool2d, avgPool2dGrad, avgPool2dGradOp, avgPool2dOp, batchNorm, batchNormOp, maxPool2d, maxPool2dGrad,
+  avgPool2d, avgPool2dGrad, avgPool2dGradOp, avgPool2dOp, batchNorm, batchNormFactors, batchNormOp, maxPool2d, maxPool2dGrad,
   maxPool2dGradOp, maxPool2dOp,
 } from "../../src/kernels/pooling.js";
 import { avgPool2dGradRef, avgPool2dRef, batchNormRef, maxPool2dGradRef, maxPool2dRef } from "../../src/kernels/reference.js";
@@ -136,6 +136,8 @@ describe("batch norm kernel matches the reference", () => {
         const y = batchNorm(x, channels, params);
         expect(relativeError(y, batchNormRef(x, channels, params))).toBeLessThanOrEqual(TOLERANCE);
         expect(runInline(kernels(), batchNormOp(x, channels, params), 3)).toEqual(y);
+        // the factors computed beforehand (as the backend caches them) give the same values
+        expect(runInline(kernels(), batchNormOp(x, channels, batchNormFactors(channels, params)), 2)).toEqual(y);
       });
     }
   }
@@ -143,5 +145,6 @@ describe("batch norm kernel matches the reference", () => {
   it("rejects parameters of the wrong size", () => {
     const params = { mean: new Float32Array(3), variance: new Float32Array(4), varianceEpsilon: 1e-3 };
     expect(() => batchNorm(new Float32Array(12), 4, params)).toThrow(/mean must hold/);
+    expect(() => batchNormOp(new Float32Array(12), 4, new Float32Array(5))).toThrow(/factors must hold/);
   });
 });

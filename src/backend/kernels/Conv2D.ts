@@ -1,7 +1,9 @@
 // Conv2D on the SIMD core: im2col + GEMM (see src/kernels/conv2d.ts). Shapes, padding and
 // dimRoundingMode are read through tfjs's computeConv2DInfo, so they match the cpu kernel.
 import { backend_util, Conv2D, util, type Conv2DAttrs, type Conv2DBackpropFilterAttrs, type Conv2DInputs, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
-import { conv2dForwardOp } from "../../kernels/conv2d.js";
+import { conv2dForwardOp, forwardFilterLength, prepareForwardFilter } from "../../kernels/conv2d.js";
+import { kernels } from "../../kernels/core.js";
+import { winogradApplies } from "../../kernels/winograd.js";
 import type { ConvGeometry } from "../../kernels/conv-geometry.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
@@ -48,14 +50,27 @@ export function forwardConvInfo(kernel: string, x: TensorInfo, filter: TensorInf
   return backend_util.computeConv2DInfo(xShape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, "channelsLast");
 }
 
+/**
+ * The filter `w` (a tensor's values in the kernels' memory) prepared for the forward pass of
+ * geometry g, kept with its values: an inference convolves with the same weights every call.
+ */
+export function preparedForwardFilter(backend: PocketflowBackend, w: Float32Array, g: ConvGeometry, outChannels: number): Float32Array {
+  const form = winogradApplies(g, outChannels) ? "winograd" : "gemm";
+  const from = `${g.kernelHeight}x${g.kernelWidth}x${g.inChannels}x${outChannels}:${form}`;
+  return backend.outputs.derived(w, "conv2dForward", from, forwardFilterLength(g, outChannels),
+    (out) => prepareForwardFilter(kernels(), w, g, outChannels, out));
+}
+
 export function conv2D(args: { inputs: Conv2DInputs; backend: PocketflowBackend; attrs: Conv2DAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const x = inputs.x as TensorInfo;
   const filter = inputs.filter as TensorInfo;
   const info = forwardConvInfo("Conv2D", x, filter, attrs);
+  const g = convGeometryOf(info);
+  const w = float32Values(backend, filter, "Conv2D");
   const y = runKernelOp(conv2dForwardOp(
-    float32Values(backend, x, "Conv2D"), float32Values(backend, filter, "Conv2D"), convGeometryOf(info), info.outChannels,
-    {}, outputArray(backend, util.sizeFromShape(info.outShape)),
+    float32Values(backend, x, "Conv2D"), w, g, info.outChannels,
+    {}, outputArray(backend, util.sizeFromShape(info.outShape)), {}, preparedForwardFilter(backend, w, g, info.outChannels),
   ));
   return makeTensor(backend, info.outShape, y);
 }

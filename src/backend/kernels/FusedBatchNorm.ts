@@ -2,15 +2,29 @@
 // the SIMD batch-norm kernel, for parameters per channel of the last axis (C values) or single
 // values: y = (x - mean) * scale / sqrt(variance + varianceEpsilon) + offset. The cpu backend
 // repeats every parameter cyclically over x's elements, which for C or 1 values is exactly this;
-// any other parameter size, and non-float32 tensors, go to the cpu kernel.
+// any other parameter size, and non-float32 tensors, go to the cpu kernel. The per-channel
+// factors are computed once per set of parameter tensors (an inference reuses the same moving
+// statistics every call) and kept with the mean's values.
 import {
   FusedBatchNorm, util, type FusedBatchNormAttrs, type FusedBatchNormInputs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
-import { batchNormOp } from "../../kernels/pooling.js";
-import { BACKEND_NAME } from "../backend.js";
+import { batchNormFactors, batchNormOp, batchNormPeriod, type BatchNormParams } from "../../kernels/pooling.js";
+import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
 import { allFloat32, onCpu, type KernelArgs } from "./MaxPool.js";
+
+/**
+ * The batch-norm factors of `params`, kept with the mean's values while every parameter is a
+ * tensor's resident array (a broadcast single value is a fresh array: computed each call).
+ */
+function cachedFactors(backend: PocketflowBackend, channels: number, params: BatchNormParams): BatchNormParams | Float32Array {
+  const { outputs } = backend;
+  const arrays = [params.mean, params.variance, params.offset, params.scale];
+  if (!arrays.every((a) => a === undefined || outputs.isResident(a))) return params;
+  const from = `${arrays.map((a) => (a === undefined ? 0 : outputs.idOf(a))).join(",")}:${params.varianceEpsilon}`;
+  return outputs.derived(params.mean, "batchNorm", from, 3 * batchNormPeriod(channels), (out) => batchNormFactors(channels, params, out));
+}
 
 export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatchNormAttrs>): TensorInfo {
   const { inputs, backend, attrs } = args;
@@ -26,10 +40,11 @@ export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatch
     const v = float32Values(backend, t, FusedBatchNorm);
     return v.length === channels ? v : new Float32Array(channels).fill(v[0]);
   };
-  const y = runKernelOp(batchNormOp(float32Values(backend, x, FusedBatchNorm), channels, {
+  const perChannelParams: BatchNormParams = {
     mean: values(mean)!, variance: values(variance)!, offset: values(offset), scale: values(scale),
     varianceEpsilon: attrs.varianceEpsilon ?? 0.001,
-  }, outputArray(backend, size)));
+  };
+  const y = runKernelOp(batchNormOp(float32Values(backend, x, FusedBatchNorm), channels, cachedFactors(backend, channels, perChannelParams), outputArray(backend, size)));
   return makeTensor(backend, x.shape, y);
 }
 

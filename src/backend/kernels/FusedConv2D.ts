@@ -9,7 +9,7 @@ import { ACTIVATIONS, conv2dForwardOp, type Activation, type Epilogue } from "..
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor, outputArray } from "../tensor-data.js";
-import { convGeometryOf, forwardConvInfo } from "./Conv2D.js";
+import { convGeometryOf, forwardConvInfo, preparedForwardFilter } from "./Conv2D.js";
 
 /** What tfjs's fused ops pass after the product: inputs bias/preluActivationWeights and attrs. */
 export interface FusedTail {
@@ -85,9 +85,11 @@ export function fusedConv2D(args: { inputs: FusedConv2DInputs; backend: Pocketfl
   const info = forwardConvInfo("FusedConv2D", x, filter, attrs);
   const tail: FusedTail = { ...inputs, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha };
   const epilogue = fusedEpilogue(backend, "FusedConv2D", tail, info.outShape);
+  const g = convGeometryOf(info);
+  const w = float32Values(backend, filter, "FusedConv2D");
   const y = runKernelOp(conv2dForwardOp(
-    float32Values(backend, x, "FusedConv2D"), float32Values(backend, filter, "FusedConv2D"), convGeometryOf(info), info.outChannels, epilogue,
-    outputArray(backend, util.sizeFromShape(info.outShape)),
+    float32Values(backend, x, "FusedConv2D"), w, g, info.outChannels, epilogue,
+    outputArray(backend, util.sizeFromShape(info.outShape)), {}, preparedForwardFilter(backend, w, g, info.outChannels),
   ));
   const result = makeTensor(backend, info.outShape, y);
   return epilogue ? result : applyTailWithCpuKernels(backend, "FusedConv2D", result, tail);
