@@ -158,43 +158,21 @@ function fmaRowF32(acc: v128, a: v128, b: v128): v128 {
 }
 
 /**
- * One 4×8 tile of C over kc steps of packed A (tile) and packed B (panel). Two k steps per
- * iteration: measured ~5% faster than one (fewer loop branches between the FP ops). Inlined
- * into the tile loop, as are the other micro-kernels: V8 does not inline wasm calls, and a call
- * per tile cost 6-14% of the packed GEMMs and up to 30% of gemm_f32_rows at depth 16 (old and
- * new build alternating in one process).
+ * One 4×8 tile of C over kc steps of packed A (tile) and packed B (panel), one k step per
+ * iteration. Inlined into the tile loop, as are the other micro-kernels: V8 does not inline
+ * wasm calls, and a call per tile cost 6-14% of the packed GEMMs and up to 30% of
+ * gemm_f32_rows at depth 16 (old and new build alternating in one process). Not unrolled:
+ * with two k steps per iteration V8 (TurboFan) loads both steps' A and B values up front,
+ * runs out of its 16 vector registers and spills half the accumulators to the stack every
+ * iteration (seen in --print-wasm-code); one step keeps all 14 live vectors in registers,
+ * 1.3-2.0x faster on every GEMM shape of MobileNet-v2 and ResNet-20 (both builds alternating).
  */
 // @ts-ignore: decorator
 @inline
 function microF32(a: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let kk = 0;
-  for (; kk + 2 <= kc; kk += 2) {
-    let b0 = v128.load(b);
-    let b1 = v128.load(b, 16);
-    let a0 = v128.load32_splat(a);
-    c00 = fmaRowF32(c00, a0, b0); c01 = fmaRowF32(c01, a0, b1);
-    a0 = v128.load32_splat(a, 4);
-    c10 = fmaRowF32(c10, a0, b0); c11 = fmaRowF32(c11, a0, b1);
-    a0 = v128.load32_splat(a, 8);
-    c20 = fmaRowF32(c20, a0, b0); c21 = fmaRowF32(c21, a0, b1);
-    a0 = v128.load32_splat(a, 12);
-    c30 = fmaRowF32(c30, a0, b0); c31 = fmaRowF32(c31, a0, b1);
-    b0 = v128.load(b, 32);
-    b1 = v128.load(b, 48);
-    a0 = v128.load32_splat(a, 16);
-    c00 = fmaRowF32(c00, a0, b0); c01 = fmaRowF32(c01, a0, b1);
-    a0 = v128.load32_splat(a, 20);
-    c10 = fmaRowF32(c10, a0, b0); c11 = fmaRowF32(c11, a0, b1);
-    a0 = v128.load32_splat(a, 24);
-    c20 = fmaRowF32(c20, a0, b0); c21 = fmaRowF32(c21, a0, b1);
-    a0 = v128.load32_splat(a, 28);
-    c30 = fmaRowF32(c30, a0, b0); c31 = fmaRowF32(c31, a0, b1);
-    a += 32;
-    b += 64;
-  }
-  if (kk < kc) {
+  for (let kk = 0; kk < kc; kk++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let a0 = v128.load32_splat(a);
@@ -205,6 +183,8 @@ function microF32(a: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, co
     c20 = fmaRowF32(c20, a0, b0); c21 = fmaRowF32(c21, a0, b1);
     a0 = v128.load32_splat(a, 12);
     c30 = fmaRowF32(c30, a0, b0); c31 = fmaRowF32(c31, a0, b1);
+    a += 16;
+    b += 32;
   }
   storeTileF32(c, ldc, rows, cols, add, c00, c01, c10, c11, c20, c21, c30, c31);
 }
@@ -493,32 +473,7 @@ export function gemm_q8_packed(pa: usize, pb: usize, c: usize, ldc: i32, m: i32,
 function microF32Rows(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let kk = 0;
-  for (; kk + 2 <= kc; kk += 2) {
-    let b0 = v128.load(b);
-    let b1 = v128.load(b, 16);
-    let a = v128.load32_splat(a0);
-    c00 = fmaRowF32(c00, a, b0); c01 = fmaRowF32(c01, a, b1);
-    a = v128.load32_splat(a1);
-    c10 = fmaRowF32(c10, a, b0); c11 = fmaRowF32(c11, a, b1);
-    a = v128.load32_splat(a2);
-    c20 = fmaRowF32(c20, a, b0); c21 = fmaRowF32(c21, a, b1);
-    a = v128.load32_splat(a3);
-    c30 = fmaRowF32(c30, a, b0); c31 = fmaRowF32(c31, a, b1);
-    b0 = v128.load(b, 32);
-    b1 = v128.load(b, 48);
-    a = v128.load32_splat(a0, 4);
-    c00 = fmaRowF32(c00, a, b0); c01 = fmaRowF32(c01, a, b1);
-    a = v128.load32_splat(a1, 4);
-    c10 = fmaRowF32(c10, a, b0); c11 = fmaRowF32(c11, a, b1);
-    a = v128.load32_splat(a2, 4);
-    c20 = fmaRowF32(c20, a, b0); c21 = fmaRowF32(c21, a, b1);
-    a = v128.load32_splat(a3, 4);
-    c30 = fmaRowF32(c30, a, b0); c31 = fmaRowF32(c31, a, b1);
-    a0 += 8; a1 += 8; a2 += 8; a3 += 8;
-    b += 64;
-  }
-  if (kk < kc) {
+  for (let kk = 0; kk < kc; kk++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let a = v128.load32_splat(a0);
@@ -529,6 +484,8 @@ function microF32Rows(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, kc: 
     c20 = fmaRowF32(c20, a, b0); c21 = fmaRowF32(c21, a, b1);
     a = v128.load32_splat(a3);
     c30 = fmaRowF32(c30, a, b0); c31 = fmaRowF32(c31, a, b1);
+    a0 += 4; a1 += 4; a2 += 4; a3 += 4;
+    b += 32;
   }
   storeTileF32(c, ldc, rows, cols, add, c00, c01, c10, c11, c20, c21, c30, c31);
 }

@@ -2,7 +2,7 @@
 // How the synchronous kernel pool scales from 1 to 2 threads on the operations of a ResNet-20
 // training step: a square GEMM (pure compute), the forward convolution and both of its
 // gradients at ResNet-20's widest layer (batch 128, 28x28x16, 3x3), and a relu over that
-// layer's activations held in kernel memory (memory traffic only). Each operation alternates
+// layer's activations (memory traffic only), every array in kernel memory as in the backend. Each operation alternates
 // between a 1-thread and a 2-thread pool (A B B A) so that both see the same machine moment;
 // prints the best time of each and their ratio. Writes nothing.
 import { gemmF32Op } from "../src/kernels/gemm.js";
@@ -42,15 +42,17 @@ const n = 512;
 const [a, b] = [random(n * n), random(n * n)];
 compare(`GEMM ${n}^3`, () => gemmF32Op(a, b, { m: n, n, k: n }), pools);
 
-const g = convGeometry([batch, 28, 28, 16], 3, { padding: "same" });
-const x = random(batch * 28 * 28 * 16);
-const w = random(3 * 3 * 16 * 16);
-const dy = random(batch * 28 * 28 * 16);
-compare(`conv 3x3 16->16, ${batch}x28x28: forward`, () => conv2dForwardOp(x, w, g, 16), pools);
-compare(`conv 3x3 16->16, ${batch}x28x28: input gradient`, () => conv2dBackpropInputOp(dy, w, g, 16), pools);
-compare(`conv 3x3 16->16, ${batch}x28x28: filter gradient`, () => conv2dBackpropFilterOp(x, dy, g, 16), pools);
-// both pools share this thread's kernel memory, so resident arrays are read in place by either
+// every array lives in kernel memory, as the backend keeps activations, weights and outputs:
+// both pools share this thread's kernel memory, so either reads them in place
 const core = pools[0].core;
-const [rx, ry] = [core.allocCopy(x), core.alloc(Float32Array, x.length)];
-compare(`relu, ${batch}x28x28x16 in kernel memory`, () => unaryOp("relu", rx, 0, ry), pools);
+const resident = (values: Float32Array): Float32Array => core.allocCopy(values);
+const g = convGeometry([batch, 28, 28, 16], 3, { padding: "same" });
+const x = resident(random(batch * 28 * 28 * 16));
+const w = resident(random(3 * 3 * 16 * 16));
+const dy = resident(random(batch * 28 * 28 * 16));
+const [y, dx, dw] = [core.alloc(Float32Array, dy.length), core.alloc(Float32Array, x.length), core.alloc(Float32Array, w.length)];
+compare(`conv 3x3 16->16, ${batch}x28x28: forward`, () => conv2dForwardOp(x, w, g, 16, {}, y), pools);
+compare(`conv 3x3 16->16, ${batch}x28x28: input gradient`, () => conv2dBackpropInputOp(dy, w, g, 16, dx), pools);
+compare(`conv 3x3 16->16, ${batch}x28x28: filter gradient`, () => conv2dBackpropFilterOp(x, dy, g, 16, dw), pools);
+compare(`relu, ${batch}x28x28x16 in kernel memory`, () => unaryOp("relu", x, 0, y), pools);
 for (const pool of pools) pool.close();
