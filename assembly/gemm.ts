@@ -369,32 +369,8 @@ function dotRowQ8(acc: v128, a: v128, b: v128): v128 {
 function microQ8(a: usize, b: usize, pairs: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
   let c00 = i32x4.splat(0), c01 = i32x4.splat(0), c10 = i32x4.splat(0), c11 = i32x4.splat(0);
   let c20 = i32x4.splat(0), c21 = i32x4.splat(0), c30 = i32x4.splat(0), c31 = i32x4.splat(0);
-  let kp = 0;
-  for (; kp + 2 <= pairs; kp += 2) {
-    let b0 = v128.load(b);
-    let b1 = v128.load(b, 16);
-    let a0 = v128.load32_splat(a);
-    c00 = dotRowQ8(c00, a0, b0); c01 = dotRowQ8(c01, a0, b1);
-    a0 = v128.load32_splat(a, 4);
-    c10 = dotRowQ8(c10, a0, b0); c11 = dotRowQ8(c11, a0, b1);
-    a0 = v128.load32_splat(a, 8);
-    c20 = dotRowQ8(c20, a0, b0); c21 = dotRowQ8(c21, a0, b1);
-    a0 = v128.load32_splat(a, 12);
-    c30 = dotRowQ8(c30, a0, b0); c31 = dotRowQ8(c31, a0, b1);
-    b0 = v128.load(b, 32);
-    b1 = v128.load(b, 48);
-    a0 = v128.load32_splat(a, 16);
-    c00 = dotRowQ8(c00, a0, b0); c01 = dotRowQ8(c01, a0, b1);
-    a0 = v128.load32_splat(a, 20);
-    c10 = dotRowQ8(c10, a0, b0); c11 = dotRowQ8(c11, a0, b1);
-    a0 = v128.load32_splat(a, 24);
-    c20 = dotRowQ8(c20, a0, b0); c21 = dotRowQ8(c21, a0, b1);
-    a0 = v128.load32_splat(a, 28);
-    c30 = dotRowQ8(c30, a0, b0); c31 = dotRowQ8(c31, a0, b1);
-    a += 32;
-    b += 64;
-  }
-  if (kp < pairs) {
+  // one pair per iteration, for the reason microF32 takes one step (see there)
+  for (let kp = 0; kp < pairs; kp++) {
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let a0 = v128.load32_splat(a);
@@ -405,6 +381,8 @@ function microQ8(a: usize, b: usize, pairs: i32, c: usize, ldc: i32, rows: i32, 
     c20 = dotRowQ8(c20, a0, b0); c21 = dotRowQ8(c21, a0, b1);
     a0 = v128.load32_splat(a, 12);
     c30 = dotRowQ8(c30, a0, b0); c31 = dotRowQ8(c31, a0, b1);
+    a += 16;
+    b += 32;
   }
   const stride = <usize>ldc << 2;
   if (rows == 4 && cols == 8) {
