@@ -75,7 +75,7 @@ describe("Sum and Mean match cpu", () => {
     [[4, 6, 5, 16], [0, 1, 2]], [[4, 6, 5, 17], [0, 1, 2]], [[3, 33], 0], [[3, 33], 1], [[3, 33], -1], [[4, 6, 5, 3], [1, 2, 3]],
     [[4, 6, 5, 3], undefined], [[4, 6, 5, 3], [0, 1, 2, 3]], [[37], 0], [[1, 1, 1, 16], [0, 1, 2]], [[4, 1, 5, 3], [0, 2]],
     [[4, 6, 5, 3], [1, 2]], [[4, 6, 5, 3], [0, 3]], [[2, 3], []], [[1000, 16], 0], [[5, 7, 7, 64], [1, 2]], [[3, 4, 5, 17], [1]],
-    [[2, 3, 4, 5, 6], [1, 2, 3]], [[2, 3, 4, 5, 6], [1, 3]],
+    [[2, 3, 4, 5, 6], [1, 2, 3]], [[2, 3, 4, 5, 6], [1, 3]], [[32, 1, 1, 40], [1, 2]],
   ];
   for (const [name, fn] of [["sum", tf.sum], ["mean", tf.mean]] as const) {
     for (const keepDims of [false, true]) {
@@ -92,6 +92,18 @@ describe("Sum and Mean match cpu", () => {
       });
     }
   }
+  it("a reduction over axes of size 1 only (a global pool of a 1x1 map) shares x's values by id, freed with the last tensor", async () => {
+    await tf.setBackend(OURS);
+    const before = tf.memory().numBytes;
+    const x = tf.tidy(() => tf.relu(t([32, 1, 1, 40], 9)));
+    const pooled = tf.mean(x, [1, 2]);
+    expect(pooled.dataId).toBe(x.dataId);
+    expect(pooled.shape).toEqual([32, 40]);
+    x.dispose();
+    expect(Array.from(pooled.dataSync())).toEqual(Array.from(tf.tidy(() => tf.relu(t([32, 40], 9)).dataSync())));
+    pooled.dispose();
+    expect(tf.memory().numBytes).toBe(before);
+  });
   it("int32 sums go to the cpu kernel", async () => {
     await tf.setBackend(OURS);
     expect(Array.from(tf.tidy(() => tf.sum(tf.tensor2d([1, 2, 3, 4], [2, 2], "int32"), 0).dataSync()))).toEqual([4, 6]);
@@ -243,6 +255,22 @@ describe("gradients through batch norm and dense layers match cpu", () => {
       return tf.grads(loss)([w1, b1, w2]);
     });
     expect(err).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
+describe("Softmax matches cpu", () => {
+  it("over the last axis of rank 1 to 3, with large and equal logits, and its gradient", async () => {
+    const shapes = [[7], [3, 10], [2, 3, 17], [4, 1], [32, 10]];
+    for (const shape of shapes) {
+      for (const scale of [1, 80]) {
+        const logits = (): tf.Tensor => tf.add(tf.mul(t(shape, shape.length + scale), scale), 3);
+        expect(await errorAgainstCpu(() => tf.softmax(logits())), `[${shape}] x${scale}`).toBeLessThanOrEqual(TOLERANCE);
+        const weights = (): tf.Tensor => t(shape, 11);
+        const grad = (): tf.Tensor => tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.softmax(x), weights())))(logits());
+        expect(await errorAgainstCpu(grad), `gradient [${shape}] x${scale}`).toBeLessThanOrEqual(TOLERANCE);
+      }
+    }
+    expect(await errorAgainstCpu(() => tf.softmax(tf.zeros([3, 5])))).toBe(0);
   });
 });
 

@@ -48,10 +48,16 @@ export function runReduction(name: string, mean: boolean, args: KernelArgs<SumIn
   const plan = reductionPlan(x.shape, axes);
   if (!plan) return onCpu(name, args);
   const [outShape, reduceShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
+  const resultShape = attrs.keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
+  if (util.sizeFromShape(reduceShape) === 1) {
+    // every reduced axis has size 1 (a global pool of a 1x1 map): the values are x's, shared by id
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: resultShape, dtype: x.dtype };
+  }
   const scale = mean ? 1 / util.sizeFromShape(reduceShape) : 1;
   const xv = float32Values(backend, x, name);
   const out = runKernelOp(plan.over === "middle" ? sumMiddleOp(xv, plan.blocks, plan.rows, plan.cols, scale) : sumOp(xv, plan.rows, plan.cols, plan.over, scale));
-  return makeTensor(backend, attrs.keepDims ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape, out);
+  return makeTensor(backend, resultShape, out);
 }
 
 export function sum(args: KernelArgs<SumInputs, SumAttrs>): TensorInfo {

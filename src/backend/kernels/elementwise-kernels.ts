@@ -11,6 +11,7 @@ import { realDivConfig } from "./RealDiv.js";
 import { reluConfig } from "./Relu.js";
 import { relu6Config } from "./Relu6.js";
 import { rsqrtConfig } from "./Rsqrt.js";
+import { softmaxConfig } from "./Softmax.js";
 import { sqrtConfig } from "./Sqrt.js";
 import { squareConfig } from "./Square.js";
 import { squaredDifferenceConfig } from "./SquaredDifference.js";
@@ -22,5 +23,5 @@ import { tileConfig } from "./Tile.js";
 export const ELEMENTWISE_KERNELS: KernelConfig[] = [
   addConfig, subConfig, multiplyConfig, realDivConfig, maximumConfig, minimumConfig, squaredDifferenceConfig,
   reluConfig, relu6Config, negConfig, squareConfig, sqrtConfig, rsqrtConfig, absConfig, stepConfig,
-  sumConfig, meanConfig, tileConfig,
+  sumConfig, meanConfig, tileConfig, softmaxConfig,
 ];
