@@ -1,13 +1,13 @@
 // A forward convolution over a range of images as one call, for the thread pool: each thread
-// takes its own images and runs im2col, A-packing and the GEMM chunk by chunk in its own
-// scratch, so a chunk stays in that core's cache and the threads meet at one barrier per
-// convolution instead of three per chunk. The filter is packed once beforehand (packedB).
+// takes its own images and runs im2col and the GEMM (which reads im2col's rows where they were
+// written, unpacked) chunk by chunk in its own scratch, so a chunk stays in that core's cache
+// and the threads meet at one barrier per convolution instead of one per chunk and phase. The filter is packed once beforehand (packedB).
 import { col2im_f32_nhwc, im2col_f32_nhwc } from "./im2col";
-import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed } from "./gemm";
+import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows } from "./gemm";
 
 /**
  * out rows of images [n0, n1) (+)= im2col(x) · W, chunkImages images at a time. `cols` holds
- * im2col of one chunk and `packedA` its packed tiles. out is NHWC [N, OH, OW, n]; with
+ * im2col of one chunk. out is NHWC [N, OH, OW, n]; with
  * `accumulate` the product is added to it. (When im2col is the identity, the caller runs
  * gemm_f32_rows on x's rows instead.)
  */
@@ -15,7 +15,7 @@ export function conv2d_forward_images_f32(
   x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
   padTop: i32, padLeft: i32, OH: i32, OW: i32,
   packedB: usize, n: i32, out: usize, accumulate: i32,
-  n0: i32, n1: i32, chunkImages: i32, cols: usize, packedA: usize,
+  n0: i32, n1: i32, chunkImages: i32, cols: usize,
 ): void {
   const k = kh * kw * C;
   const pixels = OH * OW;
@@ -26,9 +26,7 @@ export function conv2d_forward_images_f32(
     const image = x + <usize>i0 * imageBytes;
     const y = out + <usize>i0 * outImageBytes;
     im2col_f32_nhwc(image, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, rows, cols);
-    const tiles = (rows + 3) >> 2;
-    gemm_f32_pack_a(cols, k, rows, k, false, packedA, 0, tiles);
-    gemm_f32_packed(packedA, packedB, y, n, rows, n, k, 0, tiles, accumulate != 0);
+    gemm_f32_rows(cols, k, packedB, y, n, rows, n, k, accumulate != 0);
   }
 }
 

@@ -291,8 +291,7 @@ export function conv2dForwardOp(
       // one call per thread over its own images, each with its own chunk scratch
       split.ranges.map(([n0, n1]): KernelCall => {
         const cols = staging.scratch(split.chunkRows * k * F32);
-        const packedA = staging.scratch(packedABytes(split.chunkRows, k));
-        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, n0, n1, split.chunkImages, cols, packedA]];
+        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, n0, n1, split.chunkImages, cols]];
       }),
     ];
     // x's rows are the matrix: the GEMM reads them in place, split by rows (no packing, no chunks)
@@ -300,10 +299,10 @@ export function conv2dForwardOp(
       packB(),
       rowsCalls(px, k, packedB, pout, n, g.rows, bias !== undefined, parts),
     ];
+    // im2col's rows are the matrix: the GEMM reads them where im2col wrote them, unpacked
     const chunked = (): KernelCall[][] => {
       const chunks = imageChunks(g, parts, chunking);
       const maxRows = (chunks[0][1] - chunks[0][0]) * pixels;
-      const packedA = staging.scratch(packedABytes(maxRows, k));
       const cols = staging.scratch(maxRows * k * F32);
       const imageBytes = g.inHeight * g.inWidth * g.inChannels * F32;
       const phases: KernelCall[][] = [];
@@ -311,8 +310,7 @@ export function conv2dForwardOp(
         const rows = (n1 - n0) * pixels;
         const first = i === 0 ? packB() : [];
         phases.push([...im2colCalls(g, px + n0 * imageBytes, rows, cols, parts), ...first]);
-        phases.push(packACalls(cols, k, rows, k, 0, packedA, parts));
-        phases.push(multiplyCalls(packedA, packedB, pout + n0 * pixels * n * F32, rows, n, k, bias !== undefined, parts));
+        phases.push(rowsCalls(cols, k, packedB, pout + n0 * pixels * n * F32, n, rows, bias !== undefined, parts));
       });
       return phases;
     };
