@@ -13,6 +13,8 @@ export class LinearAllocator {
   private free: Array<[number, number]> = [];
   private sizes = new Map<number, number>();
   private top: number;
+  /** Bytes the memory had when last looked at (it only grows): most allocations fit below. */
+  private capacity = 0;
 
   constructor(
     private readonly memory: WebAssembly.Memory,
@@ -76,11 +78,14 @@ export class LinearAllocator {
           "work on smaller tensors or free arrays you no longer need",
       );
     }
+    if (bytes <= this.capacity) return;
     const have = this.memory.buffer.byteLength;
+    this.capacity = have;
     if (bytes <= have) return;
     // grow geometrically so that repeated small growths stay cheap
     const wantPages = Math.ceil(Math.max(bytes, have * 1.25) / PAGE);
     const maxPages = this.maxBytes / PAGE;
     this.memory.grow(Math.min(wantPages, maxPages) - have / PAGE);
+    this.capacity = this.memory.buffer.byteLength;
   }
 }

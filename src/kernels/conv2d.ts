@@ -124,17 +124,21 @@ const im2colCalls = (g: ConvGeometry, image: number, rows: number, cols: number,
   splitCount(rows, parts).map(([r0, r1]) => ["im2col_f32_nhwc", [image, ...geometryArgs(g), r0, r1, cols]] as const);
 
 
-function checkArrays(where: string, g: ConvGeometry, outChannels: number, arrays: Array<[string, { length: number } | undefined, number, string]>): void {
+/** Which of the convolution's tensors an array holds (described in full only when a check fails). */
+type TensorRole = "x" | "w" | "y";
+
+function checkArrays(where: string, g: ConvGeometry, outChannels: number, arrays: Array<[string, { length: number } | undefined, number, TensorRole | string]>): void {
   checkGeometry(where, g);
   checkInteger(where, "outChannels", outChannels, 0, 2 ** 31 - 1);
-  for (const [name, array, expected, shape] of arrays) {
+  for (const [name, array, expected, role] of arrays) {
     if (array !== undefined && array.length !== expected) {
+      const shape = role === "x" || role === "w" || role === "y" ? shapes(g, outChannels)[role] : role;
       fail(where, `${name} must hold ${shape} (${expected} elements), but has ${array.length}`);
     }
   }
 }
 
-const shapes = (g: ConvGeometry, outChannels: number) => ({
+const shapes = (g: ConvGeometry, outChannels: number): Record<TensorRole, string> => ({
   x: `the NHWC input [${g.batch}, ${g.inHeight}, ${g.inWidth}, ${g.inChannels}]`,
   w: `the HWIO filter [${g.kernelHeight}, ${g.kernelWidth}, ${g.inChannels}, ${outChannels}]`,
   y: `the NHWC output [${g.batch}, ${g.outHeight}, ${g.outWidth}, ${outChannels}]`,
@@ -251,7 +255,7 @@ export function forwardFilterLength(g: ConvGeometry, outChannels: number): numbe
 export function prepareForwardFilter(core: KernelCore, w: Float32Array, g: ConvGeometry, outChannels: number, out: Float32Array): void {
   const where = "prepareForwardFilter";
   const n = outChannels;
-  checkArrays(where, g, n, [["w", w, g.patchSize * n, shapes(g, n).w], ["out", out, forwardFilterLength(g, n), "the prepared filter"]]);
+  checkArrays(where, g, n, [["w", w, g.patchSize * n, "w"], ["out", out, forwardFilterLength(g, n), "the prepared filter"]]);
   const [pw, pout] = [core.pointerOf(w), core.pointerOf(out)];
   if (winogradApplies(g, n)) callKernel(core, ["winograd_filter_f32", [pw, g.inChannels, n, pout]]);
   else callKernel(core, ["gemm_f32_pack_b", [pw, n, g.patchSize, n, 0, pout, 0, Math.ceil(n / PANEL_COLS)]]);
@@ -262,8 +266,7 @@ export function conv2dForwardOp(
   out?: Float32Array, chunking: ConvChunking = {}, prepared?: Float32Array,
 ): OperationBuilder<Float32Array> {
   const where = "conv2dForward";
-  const s = shapes(g, outChannels);
-  checkArrays(where, g, outChannels, [["x", x, inputSize(g), s.x], ["w", w, g.patchSize * outChannels, s.w], ["out", out, g.rows * outChannels, s.y]]);
+  checkArrays(where, g, outChannels, [["x", x, inputSize(g), "x"], ["w", w, g.patchSize * outChannels, "w"], ["out", out, g.rows * outChannels, "y"]]);
   checkEpilogue(where, epilogue, outChannels);
   checkChunking(where, chunking);
   if (prepared !== undefined) checkArrays(where, g, outChannels, [["prepared", prepared, forwardFilterLength(g, outChannels), "the filter prepared by prepareForwardFilter"]]);
@@ -392,8 +395,7 @@ export function conv2dBackpropInputOp(
   dy: Float32Array, w: Float32Array, g: ConvGeometry, outChannels: number, out?: Float32Array, chunking: ConvChunking = {},
 ): OperationBuilder<Float32Array> {
   const where = "conv2dBackpropInput";
-  const s = shapes(g, outChannels);
-  checkArrays(where, g, outChannels, [["dy", dy, g.rows * outChannels, s.y], ["w", w, g.patchSize * outChannels, s.w], ["out", out, inputSize(g), s.x]]);
+  checkArrays(where, g, outChannels, [["dy", dy, g.rows * outChannels, "y"], ["w", w, g.patchSize * outChannels, "w"], ["out", out, inputSize(g), "x"]]);
   checkChunking(where, chunking);
   const target = out ?? new Float32Array(inputSize(g));
   const transposed = preferTransposedConv(g, outChannels) ? transposedConvGeometry(g, outChannels) : undefined;
@@ -466,8 +468,7 @@ export function conv2dBackpropFilterOp(
   x: Float32Array, dy: Float32Array, g: ConvGeometry, outChannels: number, out?: Float32Array, chunking: ConvChunking = {},
 ): OperationBuilder<Float32Array> {
   const where = "conv2dBackpropFilter";
-  const s = shapes(g, outChannels);
-  checkArrays(where, g, outChannels, [["x", x, inputSize(g), s.x], ["dy", dy, g.rows * outChannels, s.y], ["out", out, g.patchSize * outChannels, s.w]]);
+  checkArrays(where, g, outChannels, [["x", x, inputSize(g), "x"], ["dy", dy, g.rows * outChannels, "y"], ["out", out, g.patchSize * outChannels, "w"]]);
   checkChunking(where, chunking);
   const target = out ?? new Float32Array(g.patchSize * outChannels);
   // the product colsᵀ · dY: m = patchSize, n = outChannels, k = rows of the chunk

@@ -30,6 +30,8 @@ export class KernelCore {
   private readonly allocator: LinearAllocator;
   /** Every SharedArrayBuffer handed out for this memory: a view over one of them is resident. */
   private readonly knownBuffers = new WeakSet<ArrayBufferLike>();
+  /** The buffer handed out last (most views are over it: a cheaper check than the set). */
+  private lastBuffer: ArrayBufferLike | undefined;
 
   constructor(
     readonly module: WebAssembly.Module = kernelsModule(),
@@ -42,12 +44,11 @@ export class KernelCore {
   /** The current buffer; views made from it stay valid when the memory grows (it is shared). */
   get buffer(): ArrayBufferLike {
     const buffer = this.memory.buffer;
-    this.knownBuffers.add(buffer);
+    if (buffer !== this.lastBuffer) {
+      this.knownBuffers.add(buffer);
+      this.lastBuffer = buffer;
+    }
     return buffer;
-  }
-
-  get bytesInUse(): number {
-    return this.allocator.bytesInUse;
   }
 
   /** Raw allocation of `bytes` bytes, 64-byte aligned. Free it with `free(ptr)`. */
@@ -81,7 +82,8 @@ export class KernelCore {
   }
 
   isResident(array: TypedArray): boolean {
-    return this.knownBuffers.has(array.buffer);
+    const buffer = array.buffer;
+    return buffer === this.lastBuffer || this.knownBuffers.has(buffer);
   }
 
   pointerOf(array: TypedArray): number {

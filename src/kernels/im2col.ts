@@ -14,17 +14,19 @@ const NS_PER_ELEMENT_COL2IM = 0.25;
 
 const MAX_I32 = 2 ** 31 - 1;
 
+/** Each integer field of a geometry, its least value, and its name in messages. */
+const GEOMETRY_FIELDS: ReadonlyArray<readonly [keyof ConvGeometry, number, string]> = ([
+  ["batch", 0], ["inHeight", 0], ["inWidth", 0], ["inChannels", 0], ["kernelHeight", 1], ["kernelWidth", 1],
+  ["strideHeight", 1], ["strideWidth", 1], ["dilationHeight", 1], ["dilationWidth", 1],
+  ["padTop", 0], ["padBottom", 0], ["padLeft", 0], ["padRight", 0], ["outHeight", 0], ["outWidth", 0],
+] as const).map(([field, min]) => [field, min, `geometry.${field}`] as const);
+
 /**
  * The kernels trust the geometry for every address they compute, so a hand-made or edited one
  * is checked for the identities that keep all reads and writes inside the arrays.
  */
 export function checkGeometry(where: string, g: ConvGeometry): void {
-  const fields: Array<[keyof ConvGeometry, number]> = [
-    ["batch", 0], ["inHeight", 0], ["inWidth", 0], ["inChannels", 0], ["kernelHeight", 1], ["kernelWidth", 1],
-    ["strideHeight", 1], ["strideWidth", 1], ["dilationHeight", 1], ["dilationWidth", 1],
-    ["padTop", 0], ["padBottom", 0], ["padLeft", 0], ["padRight", 0], ["outHeight", 0], ["outWidth", 0],
-  ];
-  for (const [name, min] of fields) checkInteger(where, `geometry.${name}`, g[name], min, MAX_I32);
+  for (const [field, min, name] of GEOMETRY_FIELDS) checkInteger(where, name, g[field], min, MAX_I32);
   const span = (out: number, stride: number, kernel: number, dilation: number): number => Math.max(out - 1, 0) * stride + (kernel - 1) * dilation;
   if (span(g.outHeight, g.strideHeight, g.kernelHeight, g.dilationHeight) > MAX_I32 ||
     span(g.outWidth, g.strideWidth, g.kernelWidth, g.dilationWidth) > MAX_I32 || g.outHeight * g.outWidth > MAX_I32) {

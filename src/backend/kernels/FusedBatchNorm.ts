@@ -20,10 +20,12 @@ import { allFloat32, onCpu, type KernelArgs } from "./MaxPool.js";
  */
 function cachedFactors(backend: PocketflowBackend, channels: number, params: BatchNormParams): BatchNormParams | Float32Array {
   const { outputs } = backend;
-  const arrays = [params.mean, params.variance, params.offset, params.scale];
-  if (!arrays.every((a) => a === undefined || outputs.isResident(a))) return params;
-  const from = `${arrays.map((a) => (a === undefined ? 0 : outputs.idOf(a))).join(",")}:${params.varianceEpsilon}`;
-  return outputs.derived(params.mean, "batchNorm", from, 3 * batchNormPeriod(channels), (out) => batchNormFactors(channels, params, out));
+  const { mean, variance, offset, scale } = params;
+  const resident = (a: Float32Array | undefined): boolean => a === undefined || outputs.isResident(a);
+  if (!(resident(mean) && resident(variance) && resident(offset) && resident(scale))) return params;
+  const id = (a: Float32Array | undefined): number => (a === undefined ? 0 : outputs.idOf(a));
+  const from = `${id(variance)},${id(offset)},${id(scale)}:${params.varianceEpsilon}`;
+  return outputs.derived(mean, "batchNorm", from, 3 * batchNormPeriod(channels), (out) => batchNormFactors(channels, params, out));
 }
 
 export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatchNormAttrs>): TensorInfo {

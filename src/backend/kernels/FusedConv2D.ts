@@ -83,7 +83,7 @@ export function fusedConv2D(args: { inputs: FusedConv2DInputs; backend: Pocketfl
   const x = inputs.x as TensorInfo;
   const filter = inputs.filter as TensorInfo;
   const info = forwardConvInfo("FusedConv2D", x, filter, attrs);
-  const tail: FusedTail = { ...inputs, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha };
+  const tail: FusedTail = { bias: inputs.bias as TensorInfo | undefined, preluActivationWeights: inputs.preluActivationWeights as TensorInfo | undefined, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha };
   const epilogue = fusedEpilogue(backend, "FusedConv2D", tail, info.outShape);
   const g = convGeometryOf(info);
   const w = float32Values(backend, filter, "FusedConv2D");

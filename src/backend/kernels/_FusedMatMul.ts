@@ -11,7 +11,7 @@ export function fusedMatMul(args: { inputs: _FusedMatMulInputs; backend: Pocketf
   const { inputs, backend, attrs } = args;
   const { a, b } = inputs;
   const product = batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB } });
-  const tail: FusedTail = { ...inputs, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha };
+  const tail: FusedTail = { bias: inputs.bias as TensorInfo | undefined, preluActivationWeights: inputs.preluActivationWeights as TensorInfo | undefined, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha };
   const epilogue = fusedEpilogue(backend, "_FusedMatMul", tail, product.shape);
   if (!epilogue) return applyTailWithCpuKernels(backend, "_FusedMatMul", product, tail);
   // the product is a fresh tensor of ours: apply the tail in place
