@@ -126,13 +126,23 @@ function storeTileF32(c: usize, ldc: i32, rows: i32, cols: i32, add: bool,
     v128.store(c + 3 * stride, c30); v128.store(c + 3 * stride, c31, 16);
     return;
   }
-  // edge tile: write only the valid rows and columns
+  // edge tile: write only the valid rows and columns, whole vectors where 4 columns are valid
   for (let r = 0; r < rows; r++) {
-    const lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
-    const hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+    let lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+    let hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
     const row = c + <usize>r * stride;
-    for (let j = 0; j < cols; j++) {
-      const v = j < 4 ? extractF32(lo, j) : extractF32(hi, j - 4);
+    let j = 0;
+    if (cols >= 4) {
+      v128.store(row, add ? f32x4.add(lo, v128.load(row)) : lo);
+      lo = hi;
+      j = 4;
+      if (cols == 8) {
+        v128.store(row, add ? f32x4.add(hi, v128.load(row, 16)) : hi, 16);
+        continue;
+      }
+    }
+    for (; j < cols; j++) {
+      const v = extractF32(lo, j & 3);
       const p = row + (<usize>j << 2);
       store<f32>(p, add ? load<f32>(p) + v : v);
     }
