@@ -7,8 +7,10 @@
 // input channel M times (depthwise_expand_channels_f32) and sums the M input-gradient
 // channels back (depthwise_sum_multiplier_f32). With one channel index, every tap is a
 // lane-wise product of two contiguous runs, so the SIMD lanes run along the channels, and
-// blocks of 16 channels keep four accumulators in registers over all the taps of a pixel
-// (wasm SIMD has no fused multiply-add: a tap costs two loads, a mul and an add per lane group).
+// blocks of 16 channels keep four accumulators in registers over all the taps of a pixel (a
+// tap costs two loads and one multiply-add per lane group: relaxed SIMD's fused one in the
+// relaxed build, a mul and an add in the plain one; see fmaRowF32).
+import { fmaRowF32 } from "./gemm";
 
 /** First k in [0, count] with o + k*d >= 0 (count when there is none). */
 // @ts-ignore: decorator
@@ -75,10 +77,10 @@ function dotTaps(
       let ap = ar;
       let bp = br;
       for (let j = 0; j < cols; j++) {
-        s0 = f32x4.add(s0, f32x4.mul(v128.load(ap), v128.load(bp)));
-        s1 = f32x4.add(s1, f32x4.mul(v128.load(ap, 16), v128.load(bp, 16)));
-        s2 = f32x4.add(s2, f32x4.mul(v128.load(ap, 32), v128.load(bp, 32)));
-        s3 = f32x4.add(s3, f32x4.mul(v128.load(ap, 48), v128.load(bp, 48)));
+        s0 = fmaRowF32(s0, v128.load(ap), v128.load(bp));
+        s1 = fmaRowF32(s1, v128.load(ap, 16), v128.load(bp, 16));
+        s2 = fmaRowF32(s2, v128.load(ap, 32), v128.load(bp, 32));
+        s3 = fmaRowF32(s3, v128.load(ap, 48), v128.load(bp, 48));
         ap += aColStep;
         bp += bColStep;
       }
@@ -100,7 +102,7 @@ function dotTaps(
       let ap = ar;
       let bp = br;
       for (let j = 0; j < cols; j++) {
-        s = f32x4.add(s, f32x4.mul(v128.load(ap), v128.load(bp)));
+        s = fmaRowF32(s, v128.load(ap), v128.load(bp));
         ap += aColStep;
         bp += bColStep;
       }
@@ -301,10 +303,10 @@ function sumProducts(
         let ap = ar;
         let bp = br;
         for (let j = 0; j < cols; j++) {
-          s0 = f32x4.add(s0, f32x4.mul(v128.load(ap), v128.load(bp)));
-          s1 = f32x4.add(s1, f32x4.mul(v128.load(ap, 16), v128.load(bp, 16)));
-          s2 = f32x4.add(s2, f32x4.mul(v128.load(ap, 32), v128.load(bp, 32)));
-          s3 = f32x4.add(s3, f32x4.mul(v128.load(ap, 48), v128.load(bp, 48)));
+          s0 = fmaRowF32(s0, v128.load(ap), v128.load(bp));
+          s1 = fmaRowF32(s1, v128.load(ap, 16), v128.load(bp, 16));
+          s2 = fmaRowF32(s2, v128.load(ap, 32), v128.load(bp, 32));
+          s3 = fmaRowF32(s3, v128.load(ap, 48), v128.load(bp, 48));
           ap += aColStep;
           bp += bColStep;
         }
@@ -327,7 +329,7 @@ function sumProducts(
         let ap = ar;
         let bp = br;
         for (let j = 0; j < cols; j++) {
-          s = f32x4.add(s, f32x4.mul(v128.load(ap), v128.load(bp)));
+          s = fmaRowF32(s, v128.load(ap), v128.load(bp));
           ap += aColStep;
           bp += bColStep;
         }

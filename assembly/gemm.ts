@@ -162,7 +162,7 @@ function extractF32(v: v128, lane: i32): f32 {
  */
 // @ts-ignore: decorator
 @inline
-function fmaRowF32(acc: v128, a: v128, b: v128): v128 {
+export function fmaRowF32(acc: v128, a: v128, b: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
   return f32x4.add(acc, f32x4.mul(a, b));
 }
