@@ -1,8 +1,8 @@
 // The `pocketflow` tfjs backend: tensor storage and every kernel of tfjs's cpu backend, with
 // the heavy kernels (convolutions and their gradients, matmul) replaced by our SIMD core.
-// Tensors are typed arrays, as in the cpu backend. Large outputs of our kernels live in the
-// kernels' shared memory, where the next kernel reads them without a copy (output-arrays.ts);
-// anything else is copied in by the kernel that needs it.
+// Tensors are typed arrays, as in the cpu backend. Our kernels' outputs, and any tensor one
+// of them has read, live in the kernels' shared memory, where the next kernel reads them
+// without a copy (output-arrays.ts).
 import type { DataId } from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { OutputArrays } from "./output-arrays.js";

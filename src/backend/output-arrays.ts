@@ -1,12 +1,14 @@
-// Storage for the outputs of our kernels. Large outputs live in the kernels' shared memory, so
+// Storage for the outputs of our kernels. Outputs live in the kernels' shared memory, so
 // the next kernel reads them where they are and writes its own output in place: no copy into
 // the kernels' memory and none back out, which for element-wise and batch-norm kernels cost
 // more than their arithmetic. Such an array belongs to the tensors made on it (counted); when
 // the last one is disposed its memory is freed for the next output. Code other than our kernels
 // never holds one: before a cpu kernel or a read sees a tensor's values, the backend moves them
 // to an ordinary array (backend.ts, escapedValues), the one copy every output used to pay.
-// Only the tiniest outputs (scalars, a few values) are ordinary arrays: below ~64 KiB a fresh
-// JS array (zeroed, then filled by a copy out of shared memory) cost 2-3x the kernel itself.
+// Only the tiniest outputs (scalars, a few values) are ordinary arrays: for small outputs a
+// fresh JS array (zeroed, then filled by a copy out of shared memory) cost 2-3x the kernel.
+// Tensors made elsewhere (weights, inputs) move here on their first read by one of our
+// kernels (adopt, called by float32Values).
 // A resident array may also carry arrays derived from its values (a packed filter, a batch
 // norm's per-channel factors): tfjs never changes a tensor's values, so they are computed once
 // and freed with it.
