@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { addKernelTimes, type KernelTimes } from "./harness.js";
 import { registerPocketflowBackend } from "../src/backend/register.js";
-import { BENCH_MODELS, type BenchModelName } from "./train.js";
+import { BENCH_MODELS, warmedPredict, type BenchModelName } from "./train.js";
 
 function option(argv: string[], name: string, fallback: string): string {
   const i = argv.indexOf(name);
@@ -23,16 +23,7 @@ async function main(): Promise<void> {
   if (backend === "wasm") await import("@tensorflow/tfjs-backend-wasm");
   else registerPocketflowBackend();
   if (!(await tf.setBackend(backend))) throw new Error(`infer-profile: backend ${backend} did not initialise`);
-  tf.env().set("CHECK_COMPUTATION_FOR_ERRORS", false);
-  const model = spec.build();
-  const x = tf.randomNormal([batch, ...spec.inputShape], 0, 1, "float32", 7);
-  const predict = async (): Promise<void> => {
-    const out = model.predict(x) as tf.Tensor;
-    await out.data();
-    out.dispose();
-  };
-  await predict();
-  await predict();
+  const predict = await warmedPredict(spec, batch);
   let plainMs = 0;
   for (let r = 0; r < runs; r++) {
     const t0 = performance.now();
@@ -54,8 +45,6 @@ async function main(): Promise<void> {
   for (const r of rows.sort((a, b) => b.ms - a.ms).slice(0, 20)) {
     console.log(`  ${r.name.padEnd(30)} ${r.ms.toFixed(2).padStart(8)} ms ${(100 * r.ms / stepMs).toFixed(1).padStart(5)}%  ${r.calls} calls`);
   }
-  x.dispose();
-  model.dispose();
 }
 
 main().catch((error) => {

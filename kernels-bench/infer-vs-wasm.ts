@@ -5,7 +5,7 @@
 // warm-up probes at smaller batches: two predicts each, then the rounds. Writes nothing.
 import * as tf from "@tensorflow/tfjs-core";
 import { registerPocketflowBackend } from "../src/backend/register.js";
-import { BENCH_MODELS, type BenchModelName } from "./train.js";
+import { BENCH_MODELS, warmedPredict, type BenchModelName } from "./train.js";
 
 function option(argv: string[], name: string, fallback: string): string {
   const i = argv.indexOf(name);
@@ -28,17 +28,7 @@ async function main(): Promise<void> {
   const runs = new Map<string, { predict: () => Promise<void>; ms: number[] }>();
   for (const name of backends) {
     if (!(await tf.setBackend(name))) throw new Error(`infer-vs-wasm: backend ${name} did not initialise`);
-    tf.env().set("CHECK_COMPUTATION_FOR_ERRORS", false);
-    const model = spec.build();
-    const x = tf.randomNormal([batch, ...spec.inputShape], 0, 1, "float32", 7);
-    const predict = async (): Promise<void> => {
-      const out = model.predict(x) as tf.Tensor;
-      await out.data();
-      out.dispose();
-    };
-    await predict();
-    await predict();
-    runs.set(name, { predict, ms: [] });
+    runs.set(name, { predict: await warmedPredict(spec, batch), ms: [] });
   }
   for (let round = 0; round < rounds; round++) {
     for (const name of round % 2 === 0 ? backends : [...backends].reverse()) {

@@ -66,6 +66,24 @@ export const BENCH_MODELS: Record<BenchModelName, BenchModel> = {
   "mobilenetv2-0.5": zooModel("mobilenetv2-0.5", "MobileNet-v2 0.5", "mobilenet-v2", { widthMultiplier: 0.5, inputShape: [32, 32, 3], classes: 10 }),
 };
 
+/**
+ * One inference of `spec` on the current backend, as bench:train times it (model.predict on a
+ * fixed random batch, then reading the output), after two warm-up calls.
+ */
+export async function warmedPredict(spec: BenchModel, batch: number): Promise<() => Promise<void>> {
+  tf.env().set("CHECK_COMPUTATION_FOR_ERRORS", false);
+  const model = spec.build();
+  const x = tf.randomNormal([batch, ...spec.inputShape], 0, 1, "float32", 7);
+  const predict = async (): Promise<void> => {
+    const out = model.predict(x) as tf.Tensor;
+    await out.data();
+    out.dispose();
+  };
+  await predict();
+  await predict();
+  return predict;
+}
+
 /** Trainable parameters (batch-norm moving statistics excluded, as PyTorch counts). */
 function trainableParameters(model: tfl.LayersModel): number {
   return model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((p: number, d) => p * (d ?? 1), 1), 0);

@@ -51,6 +51,10 @@ export class KernelCore {
     return buffer;
   }
 
+  get bytesInUse(): number {
+    return this.allocator.bytesInUse;
+  }
+
   /** Raw allocation of `bytes` bytes, 64-byte aligned. Free it with `free(ptr)`. */
   malloc(bytes: number): number {
     return this.allocator.alloc(bytes);
