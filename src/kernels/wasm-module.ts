@@ -20,7 +20,7 @@ export const INITIAL_PAGES = 32;
 const HOW_TO_BUILD = "run `npm run asbuild` (or reinstall the package), or set POCKETFLOW_KERNELS_WASM to the file";
 
 /** Whether this engine compiles relaxed SIMD (Node 22+ does by default; Node 20 behind a V8 flag). */
-function acceptsRelaxedSimd(bytes: Uint8Array): boolean {
+export function acceptsRelaxedSimd(bytes: Uint8Array): boolean {
   if (WebAssembly.validate(bytes)) return true;
   // Node 20's V8 has relaxed SIMD behind a flag; set before any relaxed module is compiled,
   // it applies to this process's workers too.
