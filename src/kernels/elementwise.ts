@@ -14,7 +14,7 @@ export type UnaryOp = "relu" | "relu6" | "neg" | "square" | "sqrt" | "rsqrt" | "
 
 /** The op codes of ew_binary_f32 and its row variants (assembly/elementwise.ts). */
 export const BINARY_CODES: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3, max: 4, min: 5, squaredDifference: 6 };
-const UNARY_CODES: Record<UnaryOp, number> = { relu: 0, relu6: 1, neg: 2, square: 3, sqrt: 4, rsqrt: 5, step: 6, abs: 7 };
+export const UNARY_CODES: Record<UnaryOp, number> = { relu: 0, relu6: 1, neg: 2, square: 3, sqrt: 4, rsqrt: 5, step: 6, abs: 7 };
 
 // Rough single-thread costs per output element (memory bound), to decide when splitting pays.
 const NS_PER_ELEMENT = 0.4;
