@@ -160,12 +160,38 @@ function pixelOrZero(image: usize, y: i32, x: i32, H: i32, W: i32, C: i32, c: i3
  * 6×6 input patch at (4ty - padTop, 4tx - padLeft); pixels outside the image are 0. Each V[ξ] is
  * a count × C row-major matrix; they follow each other in `out`, winogradMatrixBytes apart.
  */
+/** Where touchPatches' loads go (a load whose value is kept is not dropped). */
+let touchSink = f32x4.splat(0);
+
+/**
+ * Reads one value per cache line of the rows that the tiles tile0..tile0+count-1 read
+ * (patchRows rows each, from 4ty - padTop), in address order, before a transform reads them
+ * patch by patch: a sequential pass brings them from memory at full speed, where the
+ * transform's interleaved row streams did not (the input transform 1.15-1.29x, alternating).
+ */
+// @ts-ignore: decorator
+@inline
+function touchPatches(x: usize, H: i32, row: usize, perImage: i32, tilesW: i32, padTop: i32, patchRows: i32, tile0: i32, count: i32): void {
+  const first = tile0;
+  const last = tile0 + count - 1;
+  const n0 = first / perImage;
+  const n1 = last / perImage;
+  const y0 = max(((first - n0 * perImage) / tilesW) * TILE - padTop, 0);
+  const y1 = min(((last - n1 * perImage) / tilesW) * TILE - padTop + patchRows, H);
+  const start = x + (<usize>n0 * <usize>H + <usize>y0) * row;
+  const end = x + (<usize>n1 * <usize>H + <usize>max(y1, 0)) * row;
+  let sink = touchSink;
+  for (let p = start & ~(<usize>63); p < end; p += 64) sink = v128.or(sink, v128.load(p));
+  touchSink = sink;
+}
+
 export function winograd_input_f32(x: usize, H: i32, W: i32, C: i32, padTop: i32, padLeft: i32, tilesH: i32, tilesW: i32, tile0: i32, count: i32, out: usize): void {
   const perImage = tilesH * tilesW;
   const xiBytes = winogradMatrixBytes(count, C);
   const rowSlots = 6 * xiBytes;
   const pixel = <usize>C << 2;
   const row = <usize>W * pixel;
+  touchPatches(x, H, row, perImage, tilesW, padTop, ALPHA, tile0, count);
   for (let t = 0; t < count; t++) {
     const tile = tile0 + t;
     const n = tile / perImage;
@@ -265,6 +291,7 @@ export function winograd_grad_tiles_f32(dy: usize, OH: i32, OW: i32, N: i32, til
   const perImage = tilesH * tilesW;
   const xiBytes = winogradMatrixBytes(count, N);
   const rowSlots = 6 * xiBytes;
+  touchPatches(dy, OH, <usize>OW * <usize>N * 4, perImage, tilesW, 0, TILE, tile0, count);
   for (let t = 0; t < count; t++) {
     const tile = tile0 + t;
     const n = tile / perImage;
