@@ -168,18 +168,14 @@ export function fmaRowF32(acc: v128, a: v128, b: v128): v128 {
 }
 
 /**
- * One 4×8 tile of C over kc steps of packed A (tile) and packed B (panel), one k step per
- * iteration. Inlined into the tile loop, as are the other micro-kernels: V8 does not inline
- * wasm calls, and a call per tile cost 6-14% of the packed GEMMs and up to 30% of
- * gemm_f32_rows at depth 16 (old and new build alternating in one process). Not unrolled:
- * with two k steps per iteration V8 (TurboFan) loads both steps' A and B values up front,
- * runs out of its 16 vector registers and spills half the accumulators to the stack every
- * iteration (seen in --print-wasm-code); one step keeps all 14 live vectors in registers,
- * 1.3-2.0x faster on every GEMM shape of MobileNet-v2 and ResNet-20 (both builds alternating).
+ * One 4×8 tile of C over kc steps where step k's 4 A values and 8 B values are contiguous but
+ * the steps lie aStep and bStep bytes apart: packed A and B (16 and 32 bytes, microF32), or A
+ * stored K×M and B stored K×N, row-major, as Winograd's transformed tiles are (the filter
+ * gradient's V[ξ]ᵀ · Z[ξ]).
  */
 // @ts-ignore: decorator
 @inline
-function microF32(a: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
+function microF32Strided(a: usize, aStep: usize, b: usize, bStep: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   for (let kk = 0; kk < kc; kk++) {
@@ -193,10 +189,27 @@ function microF32(a: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, co
     c20 = fmaRowF32(c20, a0, b0); c21 = fmaRowF32(c21, a0, b1);
     a0 = v128.load32_splat(a, 12);
     c30 = fmaRowF32(c30, a0, b0); c31 = fmaRowF32(c31, a0, b1);
-    a += 16;
-    b += 32;
+    a += aStep;
+    b += bStep;
   }
   storeTileF32(c, ldc, rows, cols, add, c00, c01, c10, c11, c20, c21, c30, c31);
+}
+
+/**
+ * One 4×8 tile of C over kc steps of packed A (tile) and packed B (panel), one k step per
+ * iteration. Inlined into the tile loop, as are the other micro-kernels: V8 does not inline
+ * wasm calls, and a call per tile cost 6-14% of the packed GEMMs and up to 30% of
+ * gemm_f32_rows at depth 16 (old and new build alternating in one process). Not unrolled:
+ * with two k steps per iteration V8 (TurboFan) loads both steps' A and B values up front,
+ * runs out of its 16 vector registers and spills half the accumulators to the stack every
+ * iteration (seen in --print-wasm-code); one step keeps all 14 live vectors in registers,
+ * 1.3-2.0x faster on every GEMM shape of MobileNet-v2 and ResNet-20 (both builds alternating).
+ */
+// @ts-ignore: decorator
+@inline
+function microF32(a: usize, b: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
+  // a packed tile's 4 A values and a panel's 8 B values per step lie 16 and 32 bytes apart
+  microF32Strided(a, 16, b, 32, kc, c, ldc, rows, cols, add);
 }
 
 /**
@@ -518,32 +531,6 @@ export function gemm_f32_rows(a: usize, lda: i32, pb: usize, c: usize, ldc: i32,
 
 // ------------------------------------------------------------------ fp32, Aᵀ and B read in place
 
-/**
- * One 4×8 tile of C over kc steps where step k's 4 A values and 8 B values are contiguous but
- * the steps lie aStep and bStep bytes apart: A stored K×M and B stored K×N, row-major, as
- * Winograd's transformed tiles are (the filter gradient's V[ξ]ᵀ · Z[ξ]).
- */
-// @ts-ignore: decorator
-@inline
-function microF32Strided(a: usize, aStep: usize, b: usize, bStep: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  for (let kk = 0; kk < kc; kk++) {
-    const b0 = v128.load(b);
-    const b1 = v128.load(b, 16);
-    let a0 = v128.load32_splat(a);
-    c00 = fmaRowF32(c00, a0, b0); c01 = fmaRowF32(c01, a0, b1);
-    a0 = v128.load32_splat(a, 4);
-    c10 = fmaRowF32(c10, a0, b0); c11 = fmaRowF32(c11, a0, b1);
-    a0 = v128.load32_splat(a, 8);
-    c20 = fmaRowF32(c20, a0, b0); c21 = fmaRowF32(c21, a0, b1);
-    a0 = v128.load32_splat(a, 12);
-    c30 = fmaRowF32(c30, a0, b0); c31 = fmaRowF32(c31, a0, b1);
-    a += aStep;
-    b += bStep;
-  }
-  storeTileF32(c, ldc, rows, cols, add, c00, c01, c10, c11, c20, c21, c30, c31);
-}
 
 /**
  * C[M×N] (+)= Aᵀ · B with A stored K×M (row stride lda) and B stored K×N (row stride ldb), both
