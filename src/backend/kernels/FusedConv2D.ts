@@ -19,6 +19,22 @@ export interface FusedTail {
   leakyreluAlpha?: number;
 }
 
+/**
+ * The tail of a fused op, picked from its inputs and attrs field by field (spreading tfjs's
+ * inputs object instead cost ~10 µs a call).
+ */
+export function fusedTail(
+  inputs: { bias?: unknown; preluActivationWeights?: unknown },
+  attrs: { activation?: string; leakyreluAlpha?: number },
+): FusedTail {
+  return {
+    bias: inputs.bias as TensorInfo | undefined,
+    preluActivationWeights: inputs.preluActivationWeights as TensorInfo | undefined,
+    activation: attrs.activation,
+    leakyreluAlpha: attrs.leakyreluAlpha,
+  };
+}
+
 function checkActivation(kernel: string, activation: string): Activation {
   if (!(ACTIVATIONS as readonly string[]).includes(activation)) {
     throw new Error(`${kernel}: activation must be one of ${ACTIVATIONS.join(", ")}, but got '${activation}'`);
@@ -83,7 +99,7 @@ export function fusedConv2D(args: { inputs: FusedConv2DInputs; backend: Pocketfl
   const x = inputs.x as TensorInfo;
   const filter = inputs.filter as TensorInfo;
   const info = forwardConvInfo("FusedConv2D", x, filter, attrs);
-  const tail: FusedTail = { bias: inputs.bias as TensorInfo | undefined, preluActivationWeights: inputs.preluActivationWeights as TensorInfo | undefined, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha };
+  const tail = fusedTail(inputs, attrs);
   const epilogue = fusedEpilogue(backend, "FusedConv2D", tail, info.outShape);
   const g = convGeometryOf(info);
   const w = float32Values(backend, filter, "FusedConv2D");

@@ -5,13 +5,13 @@ import { _FusedMatMul, type _FusedMatMulAttrs, type _FusedMatMulInputs, type Ker
 import { applyEpilogue } from "../../kernels/conv2d.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { batchMatMul } from "./BatchMatMul.js";
-import { applyTailWithCpuKernels, fusedEpilogue, type FusedTail } from "./FusedConv2D.js";
+import { applyTailWithCpuKernels, fusedEpilogue, fusedTail } from "./FusedConv2D.js";
 
 export function fusedMatMul(args: { inputs: _FusedMatMulInputs; backend: PocketflowBackend; attrs: _FusedMatMulAttrs }): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { a, b } = inputs;
   const product = batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: attrs.transposeA, transposeB: attrs.transposeB } });
-  const tail: FusedTail = { bias: inputs.bias as TensorInfo | undefined, preluActivationWeights: inputs.preluActivationWeights as TensorInfo | undefined, activation: attrs.activation, leakyreluAlpha: attrs.leakyreluAlpha };
+  const tail = fusedTail(inputs, attrs);
   const epilogue = fusedEpilogue(backend, "_FusedMatMul", tail, product.shape);
   if (!epilogue) return applyTailWithCpuKernels(backend, "_FusedMatMul", product, tail);
   // the product is a fresh tensor of ours: apply the tail in place
