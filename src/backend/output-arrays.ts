@@ -45,7 +45,7 @@ export class OutputArrays {
   /** A Float32Array of `length` for a kernel to write every element of; old values remain. */
   take(length: number): Float32Array {
     if (length < MIN_RESIDENT_LENGTH) return new Float32Array(length);
-    const out = this.core.view(Float32Array, this.core.malloc(length * Float32Array.BYTES_PER_ELEMENT), length);
+    const out = this.allocate(length);
     this.owners.set(out, 0);
     if (this.depth > 0) this.taken.push(out);
     return out;
@@ -57,7 +57,7 @@ export class OutputArrays {
    * copied in by every kernel that reads it (see float32Values).
    */
   adopt(values: Float32Array): Float32Array {
-    const copy = this.core.view(Float32Array, this.core.malloc(values.byteLength), values.length);
+    const copy = this.allocate(values.length);
     copy.set(values);
     this.owners.set(copy, 1);
     return copy;
@@ -75,7 +75,7 @@ export class OutputArrays {
     const cached = byKind?.get(kind);
     if (cached !== undefined && cached.from === from && cached.values.length === length) return cached.values;
     if (cached !== undefined) this.core.free(cached.values);
-    const values = this.core.view(Float32Array, this.core.malloc(length * Float32Array.BYTES_PER_ELEMENT), length);
+    const values = this.allocate(length);
     try {
       compute(values);
     } catch (error) {
@@ -133,6 +133,11 @@ export class OutputArrays {
       return;
     }
     this.free(values);
+  }
+
+  /** `length` floats of the kernels' memory, uninitialised. */
+  private allocate(length: number): Float32Array {
+    return this.core.view(Float32Array, this.core.malloc(length * Float32Array.BYTES_PER_ELEMENT), length);
   }
 
   /** Frees a resident array and the arrays derived from it. */
