@@ -86,11 +86,41 @@ export function bn_sq_dev_sums_f32(x: usize, mean: usize, P: i32, start: i32, en
   periodSums<SquaredDeviation>(x, mean, P, start, end, block, acc);
 }
 
+/** The gradient reaching the batch norm's output is dy itself (no fused activation). */
+class Ungated {
+  // @ts-ignore: decorator
+  @inline v(g: v128, d: v128, factor: v128, offset: v128, lo: v128, hi: v128): v128 { return g; }
+  // @ts-ignore: decorator
+  @inline s(g: f32, d: f32, factor: f32, offset: f32, lo: f32, hi: f32): f32 { return g; }
+}
+
 /**
- * Per-lane sums of dy (acc[0, P)) and of dy·(x - mean) (acc[P, 2P)) over [start, end): what
- * the batch-norm gradient needs for dbeta and dgamma. `block` is scratch for 2P f32.
+ * The gradient reaching the batch norm's output through a fused relu or relu6: dy where the
+ * forward's y = (x - mean)·factor + offset lay in [lo, hi], 0 elsewhere. y is recomputed with
+ * the forward's operations (batch_norm_f32), so the mask is bit for bit the forward's. lo is the
+ * smallest positive float, so the range is 0 < y <= hi, the Relu6 gradient's.
  */
-export function bn_grad_sums_f32(x: usize, dy: usize, mean: usize, P: i32, start: i32, end: i32, block: usize, acc: usize): void {
+class Gated {
+  // @ts-ignore: decorator
+  @inline v(g: v128, d: v128, factor: v128, offset: v128, lo: v128, hi: v128): v128 {
+    const y = f32x4.add(f32x4.mul(d, factor), offset);
+    return v128.and(g, v128.and(f32x4.ge(y, lo), f32x4.le(y, hi)));
+  }
+  // @ts-ignore: decorator
+  @inline s(g: f32, d: f32, factor: f32, offset: f32, lo: f32, hi: f32): f32 {
+    const y = d * factor + offset;
+    return y >= lo && y <= hi ? g : 0;
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function gradSums<G>(
+  x: usize, dy: usize, mean: usize, P: i32, start: i32, end: i32, block: usize, acc: usize, factor: usize, offset: usize, lo: f32, hi: f32,
+): void {
+  const gate = changetype<G>(0);
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
   const bytes = <usize>P << 2;
   memory.fill(acc, 0, bytes << 2);
   let i = start;
@@ -101,8 +131,8 @@ export function bn_grad_sums_f32(x: usize, dy: usize, mean: usize, P: i32, start
       const base = <usize>i << 2;
       for (let k = 0; k < P; k += 4) {
         const off = <usize>k << 2;
-        const g = v128.load(dy + base + off);
         const d = f32x4.sub(v128.load(x + base + off), v128.load(mean + off));
+        const g = gate.v(v128.load(dy + base + off), d, v128.load(factor + off), v128.load(offset + off), vlo, vhi);
         v128.store(block + off, f32x4.add(v128.load(block + off), g));
         v128.store(block + bytes + off, f32x4.add(v128.load(block + bytes + off), f32x4.mul(g, d)));
       }
@@ -110,13 +140,27 @@ export function bn_grad_sums_f32(x: usize, dy: usize, mean: usize, P: i32, start
     for (let k = 0; i + k < blockEnd; k++) {
       const off = <usize>k << 2;
       const at = <usize>(i + k) << 2;
-      const g = load<f32>(dy + at);
+      const d = load<f32>(x + at) - load<f32>(mean + off);
+      const g = gate.s(load<f32>(dy + at), d, load<f32>(factor + off), load<f32>(offset + off), lo, hi);
       store<f32>(block + off, load<f32>(block + off) + g);
-      store<f32>(block + bytes + off, load<f32>(block + bytes + off) + g * (load<f32>(x + at) - load<f32>(mean + off)));
+      store<f32>(block + bytes + off, load<f32>(block + bytes + off) + g * d);
     }
     i = blockEnd;
     flushBlock(block, acc, P << 1);
   }
+}
+
+/**
+ * Per-lane sums of dy (acc[0, P)) and of dy·(x - mean) (acc[P, 2P)) over [start, end): what
+ * the batch-norm gradient needs for dbeta and dgamma. `block` is scratch for 2P f32. With a
+ * fused activation (factor != 0), dy is first gated by it (see Gated); factor and offset are
+ * the forward's (bn_forward_map_f32), repeated to P.
+ */
+export function bn_grad_sums_f32(
+  x: usize, dy: usize, mean: usize, P: i32, start: i32, end: i32, block: usize, acc: usize, factor: usize, offset: usize, lo: f32, hi: f32,
+): void {
+  if (factor == 0) gradSums<Ungated>(x, dy, mean, P, start, end, block, acc, factor, offset, lo, hi);
+  else gradSums<Gated>(x, dy, mean, P, start, end, block, acc, factor, offset, lo, hi);
 }
 
 /** Channel c's total over `parts` per-part accumulators of `stride` f64: the lanes k ≡ c (mod C) of [first, first + P). */
@@ -147,6 +191,22 @@ export function bn_mean_f32(acc: usize, parts: i32, P: i32, C: i32, invM: f64, m
   }
 }
 
+/** The forward map's factor gamma / sqrt(variance + epsilon) of channel c, in double (gamma 1 where the pointer is 0). */
+// @ts-ignore: decorator
+@inline
+function forwardFactor(gamma: usize, v: f32, epsilon: f64, c: i32): f32 {
+  const g: f64 = gamma != 0 ? <f64>load<f32>(gamma + (<usize>c << 2)) : 1;
+  return <f32>(g / Math.sqrt(<f64>v + epsilon));
+}
+
+/** The forward map's factor and offset (beta, 0 where the pointer is 0) of channel c, repeated to P. */
+// @ts-ignore: decorator
+@inline
+function storeForwardMap(gamma: usize, beta: usize, v: f32, epsilon: f64, P: i32, C: i32, c: i32, factorP: usize, offsetP: usize): void {
+  repeatLane(factorP, forwardFactor(gamma, v, epsilon, c), P, C, c);
+  repeatLane(offsetP, beta != 0 ? load<f32>(beta + (<usize>c << 2)) : 0, P, C, c);
+}
+
 /**
  * variance[c] = invM · channel c's total of bn_sq_dev_sums_f32's parts (biased, as tf.moments),
  * and the forward map's parameters repeated to P: factor = gamma / sqrt(variance + epsilon),
@@ -159,10 +219,13 @@ export function bn_scale_f32(
   for (let c = 0; c < C; c++) {
     const v = <f32>(channelTotal(acc, parts, P, 0, P, C, c) * invM);
     store<f32>(variance + (<usize>c << 2), v);
-    const g: f64 = gamma != 0 ? <f64>load<f32>(gamma + (<usize>c << 2)) : 1;
-    repeatLane(factorP, <f32>(g / Math.sqrt(<f64>v + epsilon)), P, C, c);
-    repeatLane(offsetP, beta != 0 ? load<f32>(beta + (<usize>c << 2)) : 0, P, C, c);
+    storeForwardMap(gamma, beta, v, epsilon, P, C, c, factorP, offsetP);
   }
+}
+
+/** The forward map's factor and offset from the forward's variance, as bn_scale_f32 made them: what a fused activation's gradient gates with. */
+export function bn_forward_map_f32(P: i32, C: i32, epsilon: f64, gamma: usize, beta: usize, variance: usize, factorP: usize, offsetP: usize): void {
+  for (let c = 0; c < C; c++) storeForwardMap(gamma, beta, load<f32>(variance + (<usize>c << 2)), epsilon, P, C, c, factorP, offsetP);
 }
 
 /**
@@ -193,17 +256,23 @@ export function bn_grad_coeffs_f32(
   }
 }
 
-/** dx[i] = a[k]·dy[i] + b[k] + c[k]·(x[i] - mean[k]), k = i mod P, for i in [start, end). */
-export function bn_grad_dx_f32(
+// @ts-ignore: decorator
+@inline
+function gradDx<G>(
   x: usize, dy: usize, mean: usize, aP: usize, bP: usize, cP: usize, P: i32, start: i32, end: i32, dx: usize,
+  factor: usize, offset: usize, lo: f32, hi: f32,
 ): void {
+  const gate = changetype<G>(0);
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
   let i = start;
   for (; i + P <= end; i += P) {
     const base = <usize>i << 2;
     for (let k = 0; k < P; k += 4) {
       const off = <usize>k << 2;
       const d = f32x4.sub(v128.load(x + base + off), v128.load(mean + off));
-      const t = f32x4.add(f32x4.mul(v128.load(aP + off), v128.load(dy + base + off)), v128.load(bP + off));
+      const g = gate.v(v128.load(dy + base + off), d, v128.load(factor + off), v128.load(offset + off), vlo, vhi);
+      const t = f32x4.add(f32x4.mul(v128.load(aP + off), g), v128.load(bP + off));
       v128.store(dx + base + off, f32x4.add(t, f32x4.mul(v128.load(cP + off), d)));
     }
   }
@@ -211,6 +280,19 @@ export function bn_grad_dx_f32(
     const off = <usize>k << 2;
     const at = <usize>(i + k) << 2;
     const d = load<f32>(x + at) - load<f32>(mean + off);
-    store<f32>(dx + at, load<f32>(aP + off) * load<f32>(dy + at) + load<f32>(bP + off) + load<f32>(cP + off) * d);
+    const g = gate.s(load<f32>(dy + at), d, load<f32>(factor + off), load<f32>(offset + off), lo, hi);
+    store<f32>(dx + at, load<f32>(aP + off) * g + load<f32>(bP + off) + load<f32>(cP + off) * d);
   }
+}
+
+/**
+ * dx[i] = a[k]·dy[i] + b[k] + c[k]·(x[i] - mean[k]), k = i mod P, for i in [start, end); with a
+ * fused activation (factor != 0) dy is gated as in bn_grad_sums_f32.
+ */
+export function bn_grad_dx_f32(
+  x: usize, dy: usize, mean: usize, aP: usize, bP: usize, cP: usize, P: i32, start: i32, end: i32, dx: usize,
+  factor: usize, offset: usize, lo: f32, hi: f32,
+): void {
+  if (factor == 0) gradDx<Ungated>(x, dy, mean, aP, bP, cP, P, start, end, dx, factor, offset, lo, hi);
+  else gradDx<Gated>(x, dy, mean, aP, bP, cP, P, start, end, dx, factor, offset, lo, hi);
 }

@@ -294,13 +294,17 @@ export function pool_avg_grad_f32_nhwc(
 }
 
 /**
- * out[i] = (x[i] - mean[k]) * factor[k] + offset[k] with k = i % period, for i in [start, end);
- * `start` is a multiple of `period`. The batch-norm map with per-channel parameters repeated
- * to a period that is a multiple of both the channel count and 4, so every run is SIMD.
+ * out[i] = clip((x[i] - mean[k]) * factor[k] + offset[k], lo, hi) with k = i % period, for i in
+ * [start, end); `start` is a multiple of `period`. The batch-norm map with per-channel
+ * parameters repeated to a period that is a multiple of both the channel count and 4, so every
+ * run is SIMD. The clip is a fused relu (lo 0) or relu6 (lo 0, hi 6) as the Relu kernels compute
+ * it (NaN stays NaN); lo = -inf, hi = +inf leave the map as it is.
  */
 export function batch_norm_f32(
-  x: usize, mean: usize, factor: usize, offset: usize, period: i32, start: i32, end: i32, out: usize,
+  x: usize, mean: usize, factor: usize, offset: usize, period: i32, start: i32, end: i32, out: usize, lo: f32, hi: f32,
 ): void {
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
   let i = start;
   while (i < end) {
     const len = min(period, end - i);
@@ -309,11 +313,14 @@ export function batch_norm_f32(
     for (; k + 4 <= len; k += 4) {
       const p = <usize>k << 2;
       const centred = f32x4.sub(v128.load(x + base + p), v128.load(mean + p));
-      v128.store(out + base + p, f32x4.add(f32x4.mul(centred, v128.load(factor + p)), v128.load(offset + p)));
+      const y = f32x4.add(f32x4.mul(centred, v128.load(factor + p)), v128.load(offset + p));
+      v128.store(out + base + p, f32x4.pmin(f32x4.pmax(y, vlo), vhi));
     }
     for (; k < len; k++) {
       const p = <usize>k << 2;
-      store<f32>(out + base + p, (load<f32>(x + base + p) - load<f32>(mean + p)) * load<f32>(factor + p) + load<f32>(offset + p));
+      const y = (load<f32>(x + base + p) - load<f32>(mean + p)) * load<f32>(factor + p) + load<f32>(offset + p);
+      const low = y < lo ? lo : y;
+      store<f32>(out + base + p, hi < low ? hi : low);
     }
     i += len;
   }

@@ -1,12 +1,22 @@
 // A tfjs-layers BatchNormalization whose training-mode call runs the fused batch-norm kernels
 // when the pocketflow backend is active (batch-norm-training.ts), and is the standard layer
-// everywhere else: inference, other backends, axes other than the last. It serializes as a
-// plain 'BatchNormalization' (the class name is inherited and this class is not registered),
-// so saved models load with tf.loadLayersModel and graphFromTfjs reads them as before.
+// everywhere else: other backends, axes other than the last, and inference unless it fuses an
+// activation. With `fusedActivation` set (buildTfjsModel sets it where a relu or relu6 layer is
+// the only reader of this layer's output) it also applies that activation in the same kernels,
+// forward and backward, and marks its output so that the activation layer passes it through
+// (fused-activation.ts). It serializes as a plain 'BatchNormalization' (the class name is
+// inherited, this class is not registered and the fusion is not in its config), so saved models
+// load with tf.loadLayersModel and graphFromTfjs reads them as before.
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+// Loaded for its side effect too: it registers the standard layer class read below (the
+// namespace import alone is erased, as only its types are used).
+import "@tensorflow/tfjs-layers";
 import { BACKEND_NAME } from "./backend.js";
-import { fusedBatchNormTraining } from "./batch-norm-training.js";
+import type { FusedActivation } from "../kernels/batchnorm.js";
+import { fusedActivationAttr, fusedBatchNormTraining } from "./batch-norm-training.js";
+import { markActivated } from "./fused-activation.js";
+import { BATCH_NORM_ACTIVATION } from "./kernels/FusedBatchNorm.js";
 import { MOVING_AVERAGE } from "./kernels/PocketflowMovingAverage.js";
 
 type BatchNormalizationArgs = NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]>;
@@ -47,6 +57,9 @@ function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, mome
 }
 
 export class PocketflowBatchNormalization extends Standard {
+  /** The activation the next layer applies, applied here on the pocketflow backend (default none). */
+  fusedActivation?: FusedActivation;
+
   private get fields(): BatchNormalizationFields {
     return this as unknown as BatchNormalizationFields;
   }
@@ -59,21 +72,47 @@ export class PocketflowBatchNormalization extends Standard {
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
-    if (kwargs.training !== true || Array.isArray(x) || !this.fusable(x)) return super.call(inputs, kwargs);
-    return tf.tidy(() => {
-      const f = this.fields;
+    if (Array.isArray(x) || !this.fusable(x)) return super.call(inputs, kwargs);
+    if (kwargs.training === true) return this.trainingCall(x);
+    // The inference kernel with an activation has no gradient: record gradients the standard way.
+    if (this.fusedActivation !== undefined && !tf.engine().isTapeOn()) return this.inferenceCall(x, this.fusedActivation);
+    return super.call(inputs, kwargs);
+  }
+
+  private trainingCall(x: tf.Tensor): tf.Tensor {
+    const f = this.fields;
+    const activation = this.fusedActivation;
+    const y = tf.tidy(() => {
       const { y, mean, variance } = fusedBatchNormTraining(x, {
-        gamma: f.scale ? f.gamma?.read() : undefined, beta: f.center ? f.beta?.read() : undefined, varianceEpsilon: f.epsilon,
+        gamma: f.scale ? f.gamma?.read() : undefined, beta: f.center ? f.beta?.read() : undefined, varianceEpsilon: f.epsilon, activation,
       });
       // tfjs-layers feeds the moving variance the batch's biased variance, as tf.moments gives it
       updateMovingAverage(f.movingMean, mean, f.momentum);
       updateMovingAverage(f.movingVariance, variance, f.momentum);
       return y;
     });
+    return activation === undefined ? y : markActivated(y, activation);
+  }
+
+  /** The standard inference map (moving statistics) and the activation, in one kernel. */
+  private inferenceCall(x: tf.Tensor, activation: FusedActivation): tf.Tensor {
+    const f = this.fields;
+    const inputs = {
+      x, mean: f.movingMean.read(), variance: f.movingVariance.read(),
+      ...(f.center && f.beta ? { offset: f.beta.read() } : {}), ...(f.scale && f.gamma ? { scale: f.gamma.read() } : {}),
+    };
+    const y = tf.engine().runKernel(BATCH_NORM_ACTIVATION, inputs, { varianceEpsilon: f.epsilon, ...fusedActivationAttr(activation) }) as tf.Tensor;
+    return markActivated(y, activation);
   }
 }
 
-/** tfl.layers.batchNormalization, with the fused training path on the pocketflow backend. */
-export function pocketflowBatchNormalization(args: BatchNormalizationArgs = {}): StandardBatchNormalization {
-  return new PocketflowBatchNormalization(args);
+/**
+ * tfl.layers.batchNormalization, with the fused training path on the pocketflow backend, and
+ * `fusedActivation` applied there when given (only where that activation's layer is the sole
+ * reader of this layer's output).
+ */
+export function pocketflowBatchNormalization(args: BatchNormalizationArgs = {}, fusedActivation?: FusedActivation): StandardBatchNormalization {
+  const layer = new PocketflowBatchNormalization(args);
+  layer.fusedActivation = fusedActivation;
+  return layer;
 }

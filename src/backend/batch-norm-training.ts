@@ -3,6 +3,7 @@
 // (tf.moments over every axis but the last, then tf.batchNorm), which costs a dozen element-wise
 // kernels forward and their gradients backward.
 import * as tf from "@tensorflow/tfjs-core";
+import type { FusedActivation } from "../kernels/batchnorm.js";
 import { BACKEND_NAME } from "./backend.js";
 import { BATCH_NORM_TRAINING } from "./kernels/PocketflowBatchNormTraining.js";
 
@@ -13,6 +14,8 @@ export interface FusedBatchNormTrainingOptions {
   beta?: tf.Tensor;
   /** Added to the variance before the square root. */
   varianceEpsilon: number;
+  /** A relu or relu6 applied to y in the same pass, and differentiated with it (default none). */
+  activation?: FusedActivation;
 }
 
 export interface FusedBatchNormTrainingOutputs {
@@ -36,13 +39,20 @@ function checkInputs(x: tf.Tensor, options: FusedBatchNormTrainingOptions): numb
     }
   }
   if (!(options.varianceEpsilon >= 0)) throw new RangeError(`${where}: varianceEpsilon must be >= 0, but got ${options.varianceEpsilon}`);
+  const activation: unknown = options.activation;
+  if (activation !== undefined && activation !== "relu" && activation !== "relu6") throw new RangeError(`${where}: activation must be 'relu', 'relu6' or absent, but got '${String(activation)}'`);
   return channels;
 }
 
+/** The kernels' activation attribute: absent when there is none, so the attrs stay tfjs's NamedAttrMap. */
+export const fusedActivationAttr = (activation: FusedActivation | undefined): { activation?: FusedActivation } =>
+  (activation === undefined ? {} : { activation });
+
 /**
  * Normalizes x over every axis but the last with the batch's statistics:
- * y = gamma·(x - mean)/sqrt(variance + epsilon) + beta. Differentiable with respect to x, gamma
- * and beta (and through mean and variance, should a loss use them).
+ * y = gamma·(x - mean)/sqrt(variance + epsilon) + beta, then the activation if any.
+ * Differentiable with respect to x, gamma and beta (and through mean and variance, should a loss
+ * use them).
  */
 export function fusedBatchNormTraining(x: tf.Tensor, options: FusedBatchNormTrainingOptions): FusedBatchNormTrainingOutputs {
   const channels = checkInputs(x, options);
@@ -51,7 +61,7 @@ export function fusedBatchNormTraining(x: tf.Tensor, options: FusedBatchNormTrai
   const gamma = options.gamma ?? tf.ones([channels]);
   const beta = options.beta ?? tf.zeros([channels]);
   try {
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x, gamma, beta }, { varianceEpsilon: options.varianceEpsilon }) as tf.Tensor[];
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x, gamma, beta }, { ...fusedActivationAttr(options.activation), varianceEpsilon: options.varianceEpsilon }) as tf.Tensor[];
     return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   } finally {
     if (gamma !== options.gamma) gamma.dispose();

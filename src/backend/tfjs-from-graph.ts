@@ -6,8 +6,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { weightsOf, type Graph, type GraphNode, type Weight } from "../graph/ir.js";
 import { inferShapes } from "../graph/shapes.js";
+import type { FusedActivation } from "../kernels/batchnorm.js";
 import { pocketflowBatchNormalization } from "./batch-norm-layer.js";
-import { pocketflowReLU6 } from "./relu6-layer.js";
+import { pocketflowReLU, pocketflowReLU6 } from "./relu-layers.js";
 
 type Layer = tfl.layers.Layer;
 type Tensor = tfl.SymbolicTensor;
@@ -27,7 +28,8 @@ export interface BuildTfjsOptions {
   batchNormMomentum?: number;
   /**
    * Batch norm in training mode as one fused kernel forward and one backward when the
-   * pocketflow backend is active (default true). The layers stay standard 'BatchNormalization'
+   * pocketflow backend is active (default true), with the relu or relu6 that alone reads it
+   * fused in (in inference too). The layers stay standard 'BatchNormalization' and 'ReLU'
    * layers in saved models either way; false gives tfjs-layers' own implementation.
    */
   fusedBatchNorm?: boolean;
@@ -49,7 +51,25 @@ function irNameOf(variable: tfl.LayerVariable): string {
 }
 
 /** A tfjs layer doing what the node does (the caller handles input nodes). */
-function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: boolean): Layer {
+/**
+ * For each batch-norm node whose output only a relu or relu6 node reads (and that is no model
+ * output), that activation: the batch-norm layer can apply it and the activation layer pass
+ * its input through (fused-activation.ts).
+ */
+function fusableActivations(graph: Graph, outputs: readonly string[]): Map<string, FusedActivation> {
+  const readers = new Map<string, GraphNode[]>();
+  for (const node of graph.nodes) {
+    for (const id of node.op === "input" ? [] : node.inputs) readers.set(id, [...(readers.get(id) ?? []), node]);
+  }
+  const fusable = new Map<string, FusedActivation>();
+  for (const node of graph.nodes) {
+    const [reader, ...others] = readers.get(node.id) ?? [];
+    if (node.op === "batchNorm" && others.length === 0 && !outputs.includes(node.id) && (reader?.op === "relu" || reader?.op === "relu6")) fusable.set(node.id, reader.op);
+  }
+  return fusable;
+}
+
+function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: boolean, fusedActivation: FusedActivation | undefined): Layer {
   const name = node.id;
   // Weights are overwritten from the IR right after building, so skip random initialization.
   const init = { kernelInitializer: "zeros", biasInitializer: "zeros" } as const;
@@ -68,12 +88,14 @@ function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: bo
     case "dense":
       return tfl.layers.dense({ name, units: node.units, useBias: node.useBias, activation: "linear", ...init });
     case "batchNorm":
-      return (fusedBatchNorm ? pocketflowBatchNormalization : tfl.layers.batchNormalization)({
-        name, axis: -1, epsilon: node.epsilon, momentum: batchNormMomentum,
-        scale: node.weights.gamma !== undefined, center: node.weights.beta !== undefined,
-      });
+    {
+      const args = {
+        name, axis: -1, epsilon: node.epsilon, momentum: batchNormMomentum, scale: node.weights.gamma !== undefined, center: node.weights.beta !== undefined,
+      };
+      return fusedBatchNorm ? pocketflowBatchNormalization(args, fusedActivation) : tfl.layers.batchNormalization(args);
+    }
     case "relu":
-      return tfl.layers.reLU({ name });
+      return pocketflowReLU({ name });
     case "relu6":
       return pocketflowReLU6({ name });
     case "softmax":
@@ -142,6 +164,8 @@ export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tf
   inferShapes(graph);
   const tensors = new Map<string, Tensor>();
   const layers: Array<[Layer, GraphNode]> = [];
+  const outputIds = modelOutputs(graph, options.withoutSoftmax ?? false);
+  const fusedActivations = fusableActivations(graph, outputIds);
   for (const node of graph.nodes) {
     try {
       checkBuildable(node);
@@ -149,7 +173,7 @@ export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tf
         tensors.set(node.id, tfl.input({ shape: node.shape, name: node.id, dtype: "float32" }));
         continue;
       }
-      const layer = layerFor(node, momentum, options.fusedBatchNorm ?? true);
+      const layer = layerFor(node, momentum, options.fusedBatchNorm ?? true, fusedActivations.get(node.id));
       const inputs = node.inputs.map((id) => tensors.get(id) as Tensor);
       tensors.set(node.id, layer.apply(node.op === "add" ? inputs : inputs[0]) as Tensor);
       layers.push([layer, node]);
@@ -165,7 +189,7 @@ export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tf
     }
   }
   const inputs = graph.nodes.filter((node) => node.op === "input").map((node) => tensors.get(node.id) as Tensor);
-  const outputs = modelOutputs(graph, options.withoutSoftmax ?? false).map((id) => tensors.get(id) as Tensor);
+  const outputs = outputIds.map((id) => tensors.get(id) as Tensor);
   return tfl.model({ inputs, outputs, name: graph.name });
 }
 

@@ -3,7 +3,9 @@
 // dgamma, dbeta and dx in two passes. x is [..., channels] seen as [M, channels], M the
 // product of the leading axes (N·H·W for NHWC). Splits over the pool by runs of whole
 // parameter periods (see the kernel file): the sum passes into per-part accumulators, folded
-// per channel by a one-call phase, then the element passes.
+// per channel by a one-call phase, then the element passes. A relu or relu6 that follows the
+// batch norm can be fused in: the forward clips as it writes y, and the backward gates dy by
+// the same y, recomputed from x, instead of reading a separate activation's output.
 import { checkInteger, fail } from "./check.js";
 import { kernels, type Staging } from "./core.js";
 import { splitCount } from "./gemm.js";
@@ -16,6 +18,24 @@ const MAX_I32 = 2 ** 31 - 1;
 /** Keeps a block of 64 periods (up to 256·channels elements) inside i32 indices. */
 const MAX_CHANNELS = 2 ** 22;
 
+/** An activation fused into a batch norm: it clips y to [0, ∞) or [0, 6]. */
+export type FusedActivation = "relu" | "relu6";
+
+/** The smallest positive float32 (a subnormal): for a float32 y, y > 0 exactly when y >= it. */
+export const MIN_POSITIVE_FLOAT32 = 2 ** -149;
+
+/** [lo, hi] of the forward clip of a fused activation; none leaves y unclipped. */
+export function activationClip(activation: FusedActivation | undefined): [number, number] {
+  return activation === undefined ? [-Infinity, Infinity] : [0, activation === "relu6" ? 6 : Infinity];
+}
+
+/** [lo, hi] of the y that a fused activation's gradient lets through: 0 < y <= hi, as the Relu and Relu6 gradients. */
+const gradientGate = (activation: FusedActivation): [number, number] => [MIN_POSITIVE_FLOAT32, activationClip(activation)[1]];
+
+export function checkActivation(where: string, activation: string | undefined): void {
+  if (activation !== undefined && activation !== "relu" && activation !== "relu6") fail(where, `activation must be 'relu', 'relu6' or absent, but got '${activation}'`);
+}
+
 export interface BatchNormTrainingParams {
   /** Multiplies the normalized value, per channel (default 1). */
   gamma?: Float32Array;
@@ -23,9 +43,12 @@ export interface BatchNormTrainingParams {
   beta?: Float32Array;
   /** Added to the variance before the square root. */
   varianceEpsilon: number;
+  /** Applied to y as it is written (default none). */
+  activation?: FusedActivation;
 }
 
 export interface BatchNormTrainingResult {
+  /** The normalized x, after the fused activation if any. */
   y: Float32Array;
   /** Per-channel batch mean. */
   mean: Float32Array;
@@ -38,6 +61,9 @@ export interface BatchNormTrainingGradParams {
   mean: Float32Array;
   variance: Float32Array;
   gamma?: Float32Array;
+  /** The forward's beta and fused activation: dy is the gradient of the activation's output then. */
+  beta?: Float32Array;
+  activation?: FusedActivation;
   /** Gradients that reached the mean and variance outputs (default none). */
   dmean?: Float32Array;
   dvariance?: Float32Array;
@@ -87,7 +113,8 @@ const pointerOr0 = (staging: Staging, array: Float32Array | undefined): number =
 
 /**
  * Batch statistics of x [M, channels] and the normalized y = gamma·(x - mean)/sqrt(var + eps)
- * + beta. M = 0 gives NaN statistics and an empty y, as tf.moments.
+ * + beta, through the fused activation if any. M = 0 gives NaN statistics and an empty y, as
+ * tf.moments.
  */
 export function batchNormTrainingOp(x: Float32Array, channels: number, params: BatchNormTrainingParams, out?: Float32Array): OperationBuilder<BatchNormTrainingResult> {
   const where = "batchNormTraining";
@@ -95,8 +122,10 @@ export function batchNormTrainingOp(x: Float32Array, channels: number, params: B
   checkChannels(where, "gamma", params.gamma, channels);
   checkChannels(where, "beta", params.beta, channels);
   checkEpsilon(where, params.varianceEpsilon);
+  checkActivation(where, params.activation);
   checkOut(where, "out", out, x.length);
   const result = { y: out ?? new Float32Array(x.length), mean: new Float32Array(channels), variance: new Float32Array(channels) };
+  const [lo, hi] = activationClip(params.activation);
   const period = periodOf(channels);
   const invRows = 1 / (x.length / channels);
   return (core, parts) => {
@@ -113,7 +142,7 @@ export function batchNormTrainingOp(x: Float32Array, channels: number, params: B
       [["bn_mean_f32", [acc, ranges.length, period, channels, invRows, pmean, meanP]] as KernelCall],
       perRange("bn_sq_dev_sums_f32", (r0, r1, p) => [px, meanP, period, r0, r1, block(p), acc + p * period * 8]),
       [["bn_scale_f32", [acc, ranges.length, period, channels, invRows, params.varianceEpsilon, pgamma, pbeta, pvariance, factorP, offsetP]] as KernelCall],
-      perRange("batch_norm_f32", (r0, r1) => [px, meanP, factorP, offsetP, period, r0, r1, py]),
+      perRange("batch_norm_f32", (r0, r1) => [px, meanP, factorP, offsetP, period, r0, r1, py, lo, hi]),
     ].filter((phase) => phase.length > 0);
     return {
       phases,
@@ -132,11 +161,16 @@ export function batchNormTrainingOp(x: Float32Array, channels: number, params: B
 function checkGradParams(where: string, x: Float32Array, dy: Float32Array, channels: number, params: BatchNormTrainingGradParams): void {
   checkShape(where, x, channels);
   if (dy.length !== x.length) fail(where, `dy must have x's ${x.length} elements, but has ${dy.length}`);
-  for (const name of ["mean", "variance", "gamma", "dmean", "dvariance"] as const) checkChannels(where, name, params[name], channels);
+  for (const name of ["mean", "variance", "gamma", "beta", "dmean", "dvariance"] as const) checkChannels(where, name, params[name], channels);
   checkEpsilon(where, params.varianceEpsilon);
+  checkActivation(where, params.activation);
 }
 
-/** Gradients of batchNormTrainingOp's outputs with respect to x, gamma and beta. */
+/**
+ * Gradients of batchNormTrainingOp's outputs with respect to x, gamma and beta. With a fused
+ * activation, dy is the gradient of the activation's output: the forward's factor and offset are
+ * rebuilt from its variance, gamma and beta by a one-call phase, and gate dy in both passes.
+ */
 export function batchNormTrainingGradOp(
   x: Float32Array, dy: Float32Array, channels: number, params: BatchNormTrainingGradParams, out?: Float32Array,
 ): OperationBuilder<BatchNormTrainingGradResult> {
@@ -155,12 +189,19 @@ export function batchNormTrainingGradOp(
     const [pgamma, pdmean, pdvariance] = [params.gamma, params.dmean, params.dvariance].map((a) => pointerOr0(staging, a));
     const [pdx, pdgamma, pdbeta] = [staging.output(result.dx), staging.output(result.dgamma), staging.output(result.dbeta)];
     const [aP, bP, cP] = [0, 1, 2].map(() => staging.scratch(period * 4));
+    const activation = params.activation;
+    const [factorP, offsetP] = activation === undefined ? [0, 0] : [staging.scratch(period * 4), staging.scratch(period * 4)];
+    const gate = [factorP, offsetP, ...(activation === undefined ? [0, 0] : gradientGate(activation))];
+    const forwardMap: KernelCall[] = activation === undefined ? [] : [
+      ["bn_forward_map_f32", [period, channels, params.varianceEpsilon, pgamma, pointerOr0(staging, params.beta), pvariance, factorP, offsetP]],
+    ];
     const phases = [
-      ranges.map(([r0, r1], p): KernelCall => ["bn_grad_sums_f32", [px, pdy, meanP, period, r0, r1, block(p), acc + p * 2 * period * 8]]),
+      forwardMap,
+      ranges.map(([r0, r1], p): KernelCall => ["bn_grad_sums_f32", [px, pdy, meanP, period, r0, r1, block(p), acc + p * 2 * period * 8, ...gate]]),
       [["bn_grad_coeffs_f32", [
         acc, ranges.length, period, channels, rows, params.varianceEpsilon, pgamma, pvariance, pdmean, pdvariance, pdgamma, pdbeta, aP, bP, cP,
       ]] as KernelCall],
-      ranges.map(([r0, r1]): KernelCall => ["bn_grad_dx_f32", [px, pdy, meanP, aP, bP, cP, period, r0, r1, pdx]]),
+      ranges.map(([r0, r1]): KernelCall => ["bn_grad_dx_f32", [px, pdy, meanP, aP, bP, cP, period, r0, r1, pdx, ...gate]]),
     ].filter((phase) => phase.length > 0);
     return {
       phases,

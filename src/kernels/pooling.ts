@@ -3,6 +3,7 @@
 // dilation 1, inChannels = the channels pooled). Splits over the pool: the forward kernels and
 // the average gradient (a gather) by rows, the max gradient (a scatter into overlapping
 // windows) by image, batch norm by runs of whole parameter periods.
+import { activationClip, checkActivation, type FusedActivation } from "./batchnorm.js";
 import { checkInteger, fail } from "./check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels } from "./core.js";
@@ -178,11 +179,16 @@ export function batchNormFactors(channels: number, params: BatchNormParams, out?
 
 /**
  * Batch normalisation with per-channel parameters of x [..., channels]:
- * out = (x - mean) * scale / sqrt(variance + epsilon) + offset, channel = index % channels.
- * `params` are the parameters, or their batchNormFactors computed before (a cached copy).
+ * out = (x - mean) * scale / sqrt(variance + epsilon) + offset, channel = index % channels,
+ * through a fused relu or relu6 if given. `params` are the parameters, or their
+ * batchNormFactors computed before (a cached copy).
  */
-export function batchNormOp(x: Float32Array, channels: number, params: BatchNormParams | Float32Array, out?: Float32Array): OperationBuilder<Float32Array> {
+export function batchNormOp(
+  x: Float32Array, channels: number, params: BatchNormParams | Float32Array, out?: Float32Array, activation?: FusedActivation,
+): OperationBuilder<Float32Array> {
   const where = "batchNorm";
+  checkActivation(where, activation);
+  const [lo, hi] = activationClip(activation);
   checkInteger(where, "channels", channels, 1, MAX_I32);
   if (x.length % channels !== 0) fail(where, `x's ${x.length} elements are not a whole number of ${channels}-channel pixels`);
   if (x.length > MAX_I32) fail(where, `x must have at most ${MAX_I32} elements, but has ${x.length}`);
@@ -199,7 +205,7 @@ export function batchNormOp(x: Float32Array, channels: number, params: BatchNorm
     const pout = staging.output(target);
     const periods = Math.ceil(x.length / period);
     const calls = splitCount(periods, parts).map(([p0, p1]): KernelCall => [
-      "batch_norm_f32", [px, pm, pf, po, period, p0 * period, Math.min(p1 * period, x.length), pout],
+      "batch_norm_f32", [px, pm, pf, po, period, p0 * period, Math.min(p1 * period, x.length), pout, lo, hi],
     ]);
     return {
       phases: [calls],
@@ -227,6 +233,6 @@ export const maxPool2dGrad = (x: Float32Array, dy: Float32Array, g: ConvGeometry
 export const avgPool2dGrad = (dy: Float32Array, g: ConvGeometry, scale?: number, out?: Float32Array): Float32Array =>
   runInline(kernels(), avgPool2dGradOp(dy, g, scale, out));
 
-/** Per-channel batch normalisation, on this thread. */
-export const batchNorm = (x: Float32Array, channels: number, params: BatchNormParams, out?: Float32Array): Float32Array =>
-  runInline(kernels(), batchNormOp(x, channels, params, out));
+/** Per-channel batch normalisation, through a fused relu or relu6 if given, on this thread. */
+export const batchNorm = (x: Float32Array, channels: number, params: BatchNormParams, out?: Float32Array, activation?: FusedActivation): Float32Array =>
+  runInline(kernels(), batchNormOp(x, channels, params, out, activation));

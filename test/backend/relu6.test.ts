@@ -1,11 +1,11 @@
-// relu6 as one Relu6 kernel (PocketflowReLU6, what buildTfjsModel makes of a relu6 node) against
+// relu6 as one Relu6 kernel (PocketflowReLU with maxValue 6, what buildTfjsModel makes of a relu6 node) against
 // tfjs-layers' ReLU with maxValue 6 (relu, then clipByValue), and Relu6's gradient
 // (PocketflowClipGrad on ours) against tfjs's on cpu.
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { describe, expect, it } from "vitest";
 import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
-import { PocketflowReLU6 } from "../../src/backend/relu6-layer.js";
+import { PocketflowReLU } from "../../src/backend/relu-layers.js";
 import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { conv, input, plain } from "../graph/test-graphs.js";
@@ -34,7 +34,7 @@ describe("relu6 layer: one Relu6 kernel, serialized as tfjs-layers' ReLU with ma
       await tf.setBackend(backend);
       const x = tf.tensor4d(probeValues(2 * 5 * 5 * 4, 3), [2, 5, 5, 4]);
       const weights = tf.tensor4d(seededValues(2 * 5 * 5 * 4, 4), [2, 5, 5, 4]);
-      const ours = new PocketflowReLU6();
+      const ours = new PocketflowReLU({ maxValue: 6 });
       const standard = tfl.layers.reLU({ maxValue: 6 });
       const outputOf = (layer: tfl.layers.Layer) => (v: tf.Tensor): tf.Tensor => layer.apply(v) as tf.Tensor;
       expect(values(outputOf(ours)(x)), backend).toEqual(values(outputOf(standard)(x)));
@@ -48,7 +48,7 @@ describe("relu6 layer: one Relu6 kernel, serialized as tfjs-layers' ReLU with ma
     await tf.setBackend(OURS);
     const model = buildTfjsModel(reluConvGraph());
     const act = model.getLayer("act");
-    expect(act).toBeInstanceOf(PocketflowReLU6);
+    expect(act).toBeInstanceOf(PocketflowReLU);
     expect(act.getClassName()).toBe("ReLU");
     const x = tf.tensor4d(probeValues(2 * 6 * 6 * 3, 5), [2, 6, 6, 3]);
     const kernels = (await tf.profile(() => model.predict(x) as tf.Tensor)).kernels.map((k) => k.name);
@@ -61,7 +61,7 @@ describe("relu6 layer: one Relu6 kernel, serialized as tfjs-layers' ReLU with ma
     }));
     expect(JSON.stringify(artifacts?.modelTopology)).toMatch(/"class_name":"ReLU","config":\{"max_value":6/);
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts as tf.io.ModelArtifacts));
-    expect(loaded.getLayer("act")).not.toBeInstanceOf(PocketflowReLU6);
+    expect(loaded.getLayer("act")).not.toBeInstanceOf(PocketflowReLU);
     expect(graphFromTfjs(loaded)).toEqual(graphFromTfjs(model));
     expect((loaded.predict(x) as tf.Tensor).dataSync()).toEqual((model.predict(x) as tf.Tensor).dataSync());
     tf.dispose(x);

@@ -123,8 +123,53 @@ describe("batch-norm training backward matches the reference", () => {
     expectClose(actual.dx, expected.dx, "dx");
   });
 
-  it("rejects dy of another size", () => {
+  it("rejects dy of another size, and an unknown activation", () => {
+    const bad = { mean: new Float32Array(2), variance: new Float32Array(2), varianceEpsilon: 1e-3, activation: "tanh" as "relu" };
+    expect(() => batchNormTrainingGrad(new Float32Array(8), new Float32Array(8), 2, bad)).toThrow(/activation must be 'relu', 'relu6' or absent, but got 'tanh'/);
+    expect(() => batchNormTraining(new Float32Array(8), 2, bad)).toThrow(/activation must be 'relu', 'relu6' or absent, but got 'tanh'/);
     const params = { mean: new Float32Array(2), variance: new Float32Array(2), varianceEpsilon: 1e-3 };
     expect(() => batchNormTrainingGrad(new Float32Array(8), new Float32Array(6), 2, params)).toThrow(/dy must have x's 8 elements, but has 6/);
   });
+});
+
+// A relu or relu6 fused into the batch norm: the forward clips y as it writes it, the backward
+// gates dy by the same y recomputed from x. Both must equal the unfused kernels around a
+// separate activation exactly (the gradient's mask is bit for bit the forward's), and the
+// reference, which differentiates the activation itself.
+describe("batch norm with a fused activation", () => {
+  const clip = (activation: "relu" | "relu6") => (v: number): number => Math.min(Math.max(v, 0), activation === "relu6" ? 6 : Infinity);
+  /** The Relu / Relu6 gradients' gate: dy where 0 < y <= hi. */
+  const gate = (activation: "relu" | "relu6", y: Float32Array, dy: Float32Array): Float32Array =>
+    dy.map((d, i) => (y[i] > 0 && (activation === "relu" || y[i] <= 6) ? d : 0));
+
+  for (const activation of ["relu", "relu6"] as const) {
+    for (const c of cases().filter((k) => [3, 16, 17].includes(k.channels) && [33, 257, 1001].includes(k.rows))) {
+      it(`${activation} ${label(c)}: forward and backward as the unfused kernels with a separate ${activation}`, () => {
+        const seed = c.channels * 31 + c.rows;
+        // beta around 1 and a wide gamma put y on both sides of 0 and, for relu6, above 6
+        const { x, params } = forwardInputs(c, seed);
+        const wide = { ...params, gamma: params.gamma?.map((g) => 4 * g), activation };
+        const unfused = batchNormTraining(x, c.channels, { ...wide, activation: undefined });
+        const fused = batchNormTraining(x, c.channels, wide);
+        expect(Array.from(fused.y)).toEqual(Array.from(unfused.y, clip(activation)));
+        expect(fused.y.some((v) => v === 0) && fused.y.some((v) => v > 0)).toBe(true);
+        expect(fused.mean).toEqual(unfused.mean);
+        expectClose(fused.y, batchNormTrainingRef(x, c.channels, wide).y, "y against the reference", 1e-4);
+        expectClose(runInline(kernels(), batchNormTrainingOp(x, c.channels, wide), 3).y, fused.y, "y split in 3", 1e-6);
+
+        const dy = randomFloats(x.length, seed + 3);
+        const gradParams = { mean: fused.mean, variance: fused.variance, gamma: wide.gamma, beta: wide.beta, varianceEpsilon: wide.varianceEpsilon };
+        const expected = batchNormTrainingGrad(x, gate(activation, unfused.y, dy), c.channels, gradParams);
+        const actual = batchNormTrainingGrad(x, dy, c.channels, { ...gradParams, activation });
+        expect(actual.dx).toEqual(expected.dx);
+        expect(actual.dgamma).toEqual(expected.dgamma);
+        expect(actual.dbeta).toEqual(expected.dbeta);
+        const reference = batchNormTrainingGradRef(x, dy, c.channels, { ...gradParams, activation });
+        expectClose(actual.dx, reference.dx, "dx against the reference", 1e-4);
+        expectClose(actual.dgamma, reference.dgamma, "dgamma against the reference", 1e-4);
+        const split = runInline(kernels(), batchNormTrainingGradOp(x, dy, c.channels, { ...gradParams, activation }), 3);
+        expectClose(split.dx, actual.dx, "dx split in 3");
+      });
+    }
+  }
 });

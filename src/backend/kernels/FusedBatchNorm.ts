@@ -5,9 +5,13 @@
 // any other parameter size, and non-float32 tensors, go to the cpu kernel. The per-channel
 // factors are computed once per set of parameter tensors (an inference reuses the same moving
 // statistics every call) and kept with the mean's values.
+// PocketflowBatchNormActivation is the same map with a relu or relu6 applied in the same pass
+// (attribute activation), for a batch-norm layer that fuses the activation layer after it. It
+// has no gradient: the layer takes it only while no gradient is being recorded.
 import {
   FusedBatchNorm, util, type FusedBatchNormAttrs, type FusedBatchNormInputs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
+import type { FusedActivation } from "../../kernels/batchnorm.js";
 import { batchNormFactors, batchNormOp, batchNormPeriod, type BatchNormParams } from "../../kernels/pooling.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
@@ -26,6 +30,12 @@ function cachedFactors(backend: PocketflowBackend, channels: number, params: Bat
   const id = (a: Float32Array | undefined): number => (a === undefined ? 0 : outputs.idOf(a));
   const from = `${id(variance)},${id(offset)},${id(scale)}:${params.varianceEpsilon}`;
   return outputs.derived(mean, "batchNorm", from, 3 * batchNormPeriod(channels), (out) => batchNormFactors(channels, params, out));
+}
+
+export const BATCH_NORM_ACTIVATION = "PocketflowBatchNormActivation";
+
+export interface BatchNormActivationAttrs extends FusedBatchNormAttrs {
+  activation?: FusedActivation;
 }
 
 export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatchNormAttrs>): TensorInfo {
@@ -50,8 +60,33 @@ export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatch
   return makeTensor(backend, x.shape, y);
 }
 
+/** PocketflowBatchNormActivation: the batch-norm map and its activation in one pass; float32 per-channel parameters only. */
+function batchNormActivation(args: KernelArgs<FusedBatchNormInputs, BatchNormActivationAttrs>): TensorInfo {
+  const { inputs, backend, attrs } = args;
+  const { x, mean, variance, offset, scale } = inputs as Record<string, TensorInfo | undefined>;
+  const channels = x && x.shape.length > 0 ? x.shape[x.shape.length - 1] : 0;
+  const params = [mean, variance, offset, scale];
+  const perChannel = params.every((p, i) => (p == null ? i >= 2 : p.shape.length === 1 && p.shape[0] === channels));
+  if (!x || !perChannel || !allFloat32(x, ...params) || channels === 0) {
+    throw new Error(`${BATCH_NORM_ACTIVATION}: needs a float32 x [..., C] and float32 mean, variance (and offset, scale if given) of shape [C]`);
+  }
+  const values = (t: TensorInfo | undefined): Float32Array | undefined => (t ? float32Values(backend, t, BATCH_NORM_ACTIVATION) : undefined);
+  const perChannelParams: BatchNormParams = {
+    mean: values(mean)!, variance: values(variance)!, offset: values(offset), scale: values(scale), varianceEpsilon: attrs.varianceEpsilon ?? 0.001,
+  };
+  const size = util.sizeFromShape(x.shape);
+  const y = runKernelOp(batchNormOp(values(x)!, channels, cachedFactors(backend, channels, perChannelParams), outputArray(backend, size), attrs.activation));
+  return makeTensor(backend, x.shape, y);
+}
+
 export const fusedBatchNormConfig: KernelConfig = {
   kernelName: FusedBatchNorm,
   backendName: BACKEND_NAME,
   kernelFunc: fusedBatchNorm as unknown as KernelFunc,
+};
+
+export const batchNormActivationConfig: KernelConfig = {
+  kernelName: BATCH_NORM_ACTIVATION,
+  backendName: BACKEND_NAME,
+  kernelFunc: batchNormActivation as unknown as KernelFunc,
 };

@@ -1,7 +1,8 @@
 // PocketflowBatchNormTrainingGrad: the backward of PocketflowBatchNormTraining in one kernel.
-// Inputs x, dy (x's shape), the forward's mean and variance [C], gamma [C], and the gradients
-// that reached the forward's mean and variance outputs, dmean and dvariance [C]; attribute
-// varianceEpsilon; outputs dx (x's shape), dgamma [C], dbeta [C].
+// Inputs x, dy (x's shape), the forward's mean and variance [C], gamma and beta [C], and the
+// gradients that reached the forward's mean and variance outputs, dmean and dvariance [C];
+// attributes varianceEpsilon and the forward's activation (dy is then the gradient of the
+// activation's output; beta is read only then); outputs dx (x's shape), dgamma [C], dbeta [C].
 import { util, type KernelConfig, type KernelFunc, type TensorInfo } from "@tensorflow/tfjs-core";
 import { batchNormTrainingGradOp } from "../../kernels/batchnorm.js";
 import { BACKEND_NAME } from "../backend.js";
@@ -18,6 +19,7 @@ export interface BatchNormTrainingGradInputs {
   mean: TensorInfo;
   variance: TensorInfo;
   gamma: TensorInfo;
+  beta: TensorInfo;
   dmean: TensorInfo;
   dvariance: TensorInfo;
 }
@@ -28,6 +30,7 @@ export function pocketflowBatchNormTrainingGrad(args: KernelArgs<BatchNormTraini
   const channels = channelsOf(inputs.x);
   const { dx, dgamma, dbeta } = runKernelOp(batchNormTrainingGradOp(values(inputs.x), values(inputs.dy), channels, {
     mean: values(inputs.mean), variance: values(inputs.variance), gamma: values(inputs.gamma),
+    beta: attrs.activation === undefined ? undefined : values(inputs.beta), activation: attrs.activation,
     dmean: values(inputs.dmean), dvariance: values(inputs.dvariance), varianceEpsilon: attrs.varianceEpsilon,
   }, outputArray(backend, util.sizeFromShape(inputs.x.shape))));
   return [makeTensor(backend, inputs.x.shape, dx), makeTensor(backend, [channels], dgamma), makeTensor(backend, [channels], dbeta)];

@@ -5,11 +5,9 @@
 // inclusive lower bound. Where tfjs's product gives -0 or NaN (negative or non-finite dy
 // outside the range, NaN x), ours gives 0.
 import { cast, engine, lessEqual, mul, Relu6, step, type GradConfig, type NamedAttrMap, type Tensor } from "@tensorflow/tfjs-core";
+import { MIN_POSITIVE_FLOAT32 } from "../../kernels/batchnorm.js";
 import { fusableGradient } from "./fusable-gradient.js";
 import { CLIP_GRAD } from "./PocketflowClipGrad.js";
-
-/** The smallest positive float32 (a subnormal): for a float32 x, x > 0 exactly when x >= it. */
-export const MIN_POSITIVE_FLOAT32 = 2 ** -149;
 
 export function relu6Gradient(dy: Tensor, x: Tensor): Tensor {
   if (fusableGradient(dy, x)) return engine().runKernel(CLIP_GRAD, { dy, x }, { clipValueMin: MIN_POSITIVE_FLOAT32, clipValueMax: 6 } as unknown as NamedAttrMap) as Tensor;

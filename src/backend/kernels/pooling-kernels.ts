@@ -2,7 +2,7 @@
 import type { KernelConfig } from "@tensorflow/tfjs-core";
 import { avgPoolConfig } from "./AvgPool.js";
 import { avgPoolGradConfig } from "./AvgPoolGrad.js";
-import { fusedBatchNormConfig } from "./FusedBatchNorm.js";
+import { batchNormActivationConfig, fusedBatchNormConfig } from "./FusedBatchNorm.js";
 import { maxPoolConfig } from "./MaxPool.js";
 import { maxPoolGradConfig } from "./MaxPoolGrad.js";
 
@@ -12,4 +12,5 @@ export const POOLING_KERNELS: KernelConfig[] = [
   avgPoolConfig,
   avgPoolGradConfig,
   fusedBatchNormConfig,
+  batchNormActivationConfig,
 ];

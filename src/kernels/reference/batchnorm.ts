@@ -2,8 +2,18 @@
 // [M, channels], written as the definitions read, in f64 throughout (statistics rounded to f32
 // once, as the kernels store them).
 import type {
-  BatchNormTrainingGradParams, BatchNormTrainingGradResult, BatchNormTrainingParams, BatchNormTrainingResult,
+  BatchNormTrainingGradParams, BatchNormTrainingGradResult, BatchNormTrainingParams, BatchNormTrainingResult, FusedActivation,
 } from "../batchnorm.js";
+
+/** relu or relu6 of y, or y itself. */
+export function activate(y: number, activation: FusedActivation | undefined): number {
+  if (activation === undefined) return y;
+  return Math.min(Math.max(y, 0), activation === "relu6" ? 6 : Infinity);
+}
+
+/** The derivative of the activation at y: 1 where it passes y through (0 < y <= 6 for relu6), else 0. */
+const activationSlope = (y: number, activation: FusedActivation | undefined): number =>
+  activation === undefined || (y > 0 && (activation === "relu" || y <= 6)) ? 1 : 0;
 
 /** Per-channel f64 sums of f(x[i], i) over the rows of [M, channels]. */
 function channelSums(n: number, channels: number, f: (i: number, c: number) => number): Float64Array {
@@ -12,7 +22,7 @@ function channelSums(n: number, channels: number, f: (i: number, c: number) => n
   return sums;
 }
 
-/** Mean and biased variance per channel (two passes), y = gamma·(x - mean)/sqrt(var + eps) + beta. */
+/** Mean and biased variance per channel (two passes), y = gamma·(x - mean)/sqrt(var + eps) + beta, then the activation. */
 export function batchNormTrainingRef(x: Float32Array, channels: number, params: BatchNormTrainingParams): BatchNormTrainingResult {
   const rows = x.length / channels;
   const mean = Float32Array.from(channelSums(x.length, channels, (i) => x[i]), (s) => s / rows);
@@ -21,14 +31,15 @@ export function batchNormTrainingRef(x: Float32Array, channels: number, params: 
     const c = i % channels;
     const gamma = params.gamma ? params.gamma[c] : 1;
     const beta = params.beta ? params.beta[c] : 0;
-    return (gamma * (v - mean[c])) / Math.sqrt(variance[c] + params.varianceEpsilon) + beta;
+    return activate((gamma * (v - mean[c])) / Math.sqrt(variance[c] + params.varianceEpsilon) + beta, params.activation);
   });
   return { y, mean, variance };
 }
 
 /**
  * With x̂ = (x - mean)·r, r = 1/sqrt(variance + eps): dbeta = Σdy, dgamma = Σdy·x̂,
- * dx = gamma·r/M·(M·dy - dbeta - x̂·dgamma) + dmean/M + 2·dvariance·(x - mean)/M.
+ * dx = gamma·r/M·(M·dy - dbeta - x̂·dgamma) + dmean/M + 2·dvariance·(x - mean)/M. With an
+ * activation, dy is first multiplied by its slope at gamma·x̂ + beta.
  */
 export function batchNormTrainingGradRef(
   x: Float32Array, dy: Float32Array, channels: number, params: BatchNormTrainingGradParams,
@@ -37,12 +48,14 @@ export function batchNormTrainingGradRef(
   const { mean, variance, varianceEpsilon } = params;
   const r = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + varianceEpsilon));
   const normed = (i: number, c: number): number => (x[i] - mean[c]) * r[c];
-  const dbeta = channelSums(x.length, channels, (i) => dy[i]);
-  const dgamma = channelSums(x.length, channels, (i, c) => dy[i] * normed(i, c));
+  const preActivation = (i: number, c: number): number => (params.gamma ? params.gamma[c] : 1) * normed(i, c) + (params.beta ? params.beta[c] : 0);
+  const g = Float64Array.from(dy, (d, i) => d * activationSlope(preActivation(i, i % channels), params.activation));
+  const dbeta = channelSums(x.length, channels, (i) => g[i]);
+  const dgamma = channelSums(x.length, channels, (i, c) => g[i] * normed(i, c));
   const dx = Float32Array.from(x, (v, i) => {
     const c = i % channels;
     const gamma = params.gamma ? params.gamma[c] : 1;
-    const main = ((gamma * r[c]) / rows) * (rows * dy[i] - dbeta[c] - normed(i, c) * dgamma[c]);
+    const main = ((gamma * r[c]) / rows) * (rows * g[i] - dbeta[c] - normed(i, c) * dgamma[c]);
     const fromMean = params.dmean ? params.dmean[c] / rows : 0;
     const fromVariance = params.dvariance ? (2 * params.dvariance[c] * (v - mean[c])) / rows : 0;
     return main + fromMean + fromVariance;
