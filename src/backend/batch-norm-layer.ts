@@ -15,6 +15,7 @@ import "@tensorflow/tfjs-layers";
 import { BACKEND_NAME } from "./backend.js";
 import type { FusedActivation } from "../kernels/batchnorm.js";
 import { fusedActivationAttr, fusedBatchNormTraining } from "./batch-norm-training.js";
+import { isFoldedOutput, type FoldableBatchNorm } from "./folded-conv-layers.js";
 import { markActivated } from "./fused-activation.js";
 import { BATCH_NORM_ACTIVATION } from "./kernels/FusedBatchNorm.js";
 import { MOVING_AVERAGE } from "./kernels/PocketflowMovingAverage.js";
@@ -56,7 +57,7 @@ function updateMovingAverage(variable: tfl.LayerVariable, value: tf.Tensor, mome
   });
 }
 
-export class PocketflowBatchNormalization extends Standard {
+export class PocketflowBatchNormalization extends Standard implements FoldableBatchNorm {
   /** The activation the next layer applies, applied here on the pocketflow backend (default none). */
   fusedActivation?: FusedActivation;
 
@@ -70,8 +71,19 @@ export class PocketflowBatchNormalization extends Standard {
     return tf.getBackend() === BACKEND_NAME && x.dtype === "float32" && x.rank >= 2 && (axis === -1 || axis === x.rank - 1);
   }
 
+  /** The inference map's parameters, for a convolution that folds this layer in (folded-conv-layers.ts). */
+  inferenceParameters(): { gamma?: tf.Tensor; beta?: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor; epsilon: number } {
+    const f = this.fields;
+    return {
+      gamma: f.scale ? f.gamma?.read() : undefined, beta: f.center ? f.beta?.read() : undefined,
+      mean: f.movingMean.read(), variance: f.movingVariance.read(), epsilon: f.epsilon,
+    };
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
+    // The convolution before has applied this layer already (and its activation): pass its values on.
+    if (!Array.isArray(x) && isFoldedOutput(x, this)) return this.fusedActivation ? markActivated(tf.clone(x), this.fusedActivation) : tf.clone(x);
     if (Array.isArray(x) || !this.fusable(x)) return super.call(inputs, kwargs);
     if (kwargs.training === true) return this.trainingCall(x);
     // The inference kernel with an activation has no gradient: record gradients the standard way.
@@ -96,12 +108,9 @@ export class PocketflowBatchNormalization extends Standard {
 
   /** The standard inference map (moving statistics) and the activation, in one kernel. */
   private inferenceCall(x: tf.Tensor, activation: FusedActivation): tf.Tensor {
-    const f = this.fields;
-    const inputs = {
-      x, mean: f.movingMean.read(), variance: f.movingVariance.read(),
-      ...(f.center && f.beta ? { offset: f.beta.read() } : {}), ...(f.scale && f.gamma ? { scale: f.gamma.read() } : {}),
-    };
-    const y = tf.engine().runKernel(BATCH_NORM_ACTIVATION, inputs, { varianceEpsilon: f.epsilon, ...fusedActivationAttr(activation) }) as tf.Tensor;
+    const { gamma, beta, mean, variance, epsilon } = this.inferenceParameters();
+    const inputs = { x, mean, variance, ...(beta ? { offset: beta } : {}), ...(gamma ? { scale: gamma } : {}) };
+    const y = tf.engine().runKernel(BATCH_NORM_ACTIVATION, inputs, { varianceEpsilon: epsilon, ...fusedActivationAttr(activation) }) as tf.Tensor;
     return markActivated(y, activation);
   }
 }

@@ -7,7 +7,8 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { weightsOf, type Graph, type GraphNode, type Weight } from "../graph/ir.js";
 import { inferShapes } from "../graph/shapes.js";
 import type { FusedActivation } from "../kernels/batchnorm.js";
-import { pocketflowBatchNormalization } from "./batch-norm-layer.js";
+import { PocketflowBatchNormalization, pocketflowBatchNormalization } from "./batch-norm-layer.js";
+import { PocketflowConv2D, PocketflowDepthwiseConv2D } from "./folded-conv-layers.js";
 import { pocketflowReLU, pocketflowReLU6 } from "./relu-layers.js";
 
 type Layer = tfl.layers.Layer;
@@ -29,8 +30,9 @@ export interface BuildTfjsOptions {
   /**
    * Batch norm in training mode as one fused kernel forward and one backward when the
    * pocketflow backend is active (default true), with the relu or relu6 that alone reads it
-   * fused in (in inference too). The layers stay standard 'BatchNormalization' and 'ReLU'
-   * layers in saved models either way; false gives tfjs-layers' own implementation.
+   * fused in (in inference too), and, in inference, folded into the convolution it alone
+   * reads. The layers stay standard 'Conv2D', 'BatchNormalization', 'ReLU' (...) layers in
+   * saved models either way; false gives tfjs-layers' own implementation.
    */
   fusedBatchNorm?: boolean;
 }
@@ -52,39 +54,56 @@ function irNameOf(variable: tfl.LayerVariable): string {
 
 /** A tfjs layer doing what the node does (the caller handles input nodes). */
 /**
- * For each batch-norm node whose output only a relu or relu6 node reads (and that is no model
- * output), that activation: the batch-norm layer can apply it and the activation layer pass
- * its input through (fused-activation.ts).
+ * The node that alone reads each node's output, for nodes that are no model output: where a
+ * convolution is read by a batch norm alone, the convolution folds it in at inference
+ * (folded-conv-layers.ts); where a batch norm is read by a relu or relu6 alone, it applies that
+ * activation itself (fused-activation.ts).
  */
-function fusableActivations(graph: Graph, outputs: readonly string[]): Map<string, FusedActivation> {
+function soleReaders(graph: Graph, outputs: readonly string[]): Map<string, GraphNode> {
   const readers = new Map<string, GraphNode[]>();
   for (const node of graph.nodes) {
     for (const id of node.op === "input" ? [] : node.inputs) readers.set(id, [...(readers.get(id) ?? []), node]);
   }
-  const fusable = new Map<string, FusedActivation>();
-  for (const node of graph.nodes) {
-    const [reader, ...others] = readers.get(node.id) ?? [];
-    if (node.op === "batchNorm" && others.length === 0 && !outputs.includes(node.id) && (reader?.op === "relu" || reader?.op === "relu6")) fusable.set(node.id, reader.op);
-  }
-  return fusable;
+  const sole = new Map<string, GraphNode>();
+  for (const [id, [reader, ...others]] of readers) if (others.length === 0 && !outputs.includes(id)) sole.set(id, reader);
+  return sole;
 }
 
-function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: boolean, fusedActivation: FusedActivation | undefined): Layer {
+/** What a layer fuses with the layer that alone reads it. */
+interface Fusion {
+  /** A convolution: fold the batch norm after it at inference. */
+  foldsBatchNorm: boolean;
+  /** A batch norm: the activation after it. */
+  activation?: FusedActivation;
+}
+
+function fusionOf(node: GraphNode, reader: GraphNode | undefined, fused: boolean): Fusion {
+  if (!fused || reader === undefined) return { foldsBatchNorm: false };
+  const isConv = node.op === "conv2d" || node.op === "depthwiseConv2d";
+  const activation = node.op === "batchNorm" && (reader.op === "relu" || reader.op === "relu6") ? reader.op : undefined;
+  return { foldsBatchNorm: isConv && reader.op === "batchNorm", activation };
+}
+
+function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: boolean, fusion: Fusion): Layer {
   const name = node.id;
   // Weights are overwritten from the IR right after building, so skip random initialization.
   const init = { kernelInitializer: "zeros", biasInitializer: "zeros" } as const;
   switch (node.op) {
-    case "conv2d":
-      return tfl.layers.conv2d({
+    case "conv2d": {
+      const args = {
         name, filters: node.filters, kernelSize: node.kernelSize, strides: node.strides, padding: node.padding,
         dilationRate: node.dilation, useBias: node.useBias, dataFormat: "channelsLast", activation: "linear", ...init,
-      });
-    case "depthwiseConv2d":
-      return tfl.layers.depthwiseConv2d({
+      } as const;
+      return fusion.foldsBatchNorm ? new PocketflowConv2D(args) : tfl.layers.conv2d(args);
+    }
+    case "depthwiseConv2d": {
+      const args = {
         name, kernelSize: node.kernelSize, depthMultiplier: node.depthMultiplier, strides: node.strides, padding: node.padding,
         dilationRate: node.dilation, useBias: node.useBias, dataFormat: "channelsLast", activation: "linear",
         depthwiseInitializer: "zeros", biasInitializer: "zeros",
-      });
+      } as const;
+      return fusion.foldsBatchNorm ? new PocketflowDepthwiseConv2D(args) : tfl.layers.depthwiseConv2d(args);
+    }
     case "dense":
       return tfl.layers.dense({ name, units: node.units, useBias: node.useBias, activation: "linear", ...init });
     case "batchNorm":
@@ -92,7 +111,7 @@ function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: bo
       const args = {
         name, axis: -1, epsilon: node.epsilon, momentum: batchNormMomentum, scale: node.weights.gamma !== undefined, center: node.weights.beta !== undefined,
       };
-      return fusedBatchNorm ? pocketflowBatchNormalization(args, fusedActivation) : tfl.layers.batchNormalization(args);
+      return fusedBatchNorm ? pocketflowBatchNormalization(args, fusion.activation) : tfl.layers.batchNormalization(args);
     }
     case "relu":
       return pocketflowReLU({ name });
@@ -165,7 +184,9 @@ export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tf
   const tensors = new Map<string, Tensor>();
   const layers: Array<[Layer, GraphNode]> = [];
   const outputIds = modelOutputs(graph, options.withoutSoftmax ?? false);
-  const fusedActivations = fusableActivations(graph, outputIds);
+  const readers = soleReaders(graph, outputIds);
+  const fused = options.fusedBatchNorm ?? true;
+  const built = new Map<string, Layer>();
   for (const node of graph.nodes) {
     try {
       checkBuildable(node);
@@ -173,7 +194,10 @@ export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tf
         tensors.set(node.id, tfl.input({ shape: node.shape, name: node.id, dtype: "float32" }));
         continue;
       }
-      const layer = layerFor(node, momentum, options.fusedBatchNorm ?? true, fusedActivations.get(node.id));
+      const layer = layerFor(node, momentum, fused, fusionOf(node, readers.get(node.id), fused));
+      const folding = built.get(node.inputs[0]);
+      if ((folding instanceof PocketflowConv2D || folding instanceof PocketflowDepthwiseConv2D) && layer instanceof PocketflowBatchNormalization) folding.foldedBatchNorm = layer;
+      built.set(node.id, layer);
       const inputs = node.inputs.map((id) => tensors.get(id) as Tensor);
       tensors.set(node.id, layer.apply(node.op === "add" ? inputs : inputs[0]) as Tensor);
       layers.push([layer, node]);

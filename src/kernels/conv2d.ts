@@ -230,6 +230,9 @@ export function applyEpilogue(src: Float32Array, dst: Float32Array, channels: nu
   }
 }
 
+/** The activations that are a clip to [lo, hi], which the SIMD clip kernel applies (as the Relu kernels: NaN stays NaN). */
+const CLIP_ACTIVATIONS: Partial<Record<Activation, [number, number]>> = { relu: [0, Infinity], relu6: [0, 6] };
+
 /** Result of an op whose output is empty or whose sums are all empty (no rows or no taps). */
 function trivialOp(target: Float32Array, finish: (t: Float32Array) => void): KernelOperation<Float32Array> {
   return { phases: [], costNs: 0, finish: () => (finish(target), target), release: () => undefined };
@@ -318,14 +321,19 @@ export function conv2dForwardOp(
       return phases;
     };
     const split = perThreadImages(g, parts, chunking);
-    const phases = winograd
+    const product = winograd
       ? winogradForwardPhases(g, n, px, pw, pout, bias !== undefined, staging, parts, prepared !== undefined ? packedB : undefined)
       : identity ? inPlace() : split ? perThread(split) : chunked();
+    // relu and relu6 as a SIMD pass over Y in place; the rarer activations in finish, in JS
+    const clip = CLIP_ACTIVATIONS[activation.activation ?? "linear"];
+    const clipCalls = (): KernelCall[] =>
+      splitCount(Math.ceil(target.length / 16), parts).map(([v0, v1]): KernelCall => ["ew_clip_f32", [pout, clip![0], clip![1], pout, v0 * 16, Math.min(v1 * 16, target.length)]]);
+    const phases = clip ? [...product, clipCalls()] : product;
     return {
       phases,
       costNs: winograd ? winogradCostNs(g, n) : g.rows * k * n * NS_PER_MAC + (identity ? 0 : g.rows * k * F32 * NS_PER_COL_BYTE),
       finish() {
-        if ((activation.activation ?? "linear") !== "linear") applyEpilogue(core.view(Float32Array, pout, target.length), target, n, activation);
+        if (!clip && (activation.activation ?? "linear") !== "linear") applyEpilogue(core.view(Float32Array, pout, target.length), target, n, activation);
         else staging.copyBack(pout, target);
         return target;
       },

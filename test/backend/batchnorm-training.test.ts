@@ -242,7 +242,9 @@ describe("serialized form", () => {
     expect(loaded.getLayer("bn1").getClassName()).toBe("BatchNormalization");
     expect(graphFromTfjs(loaded)).toEqual(graphFromTfjs(model));
     const x = tf.tensor4d(seededValues(2 * 8 * 8 * 3, 5), [2, 8, 8, 3]);
-    expect((loaded.predict(x) as tf.Tensor).dataSync()).toEqual((model.predict(x) as tf.Tensor).dataSync());
+    // the built model folds its batch norms into the convolutions at inference: the same map, rounded otherwise
+    const [fromLoaded, fromBuilt] = [loaded, model].map((m) => (m.predict(x) as tf.Tensor).dataSync() as Float32Array);
+    expect(maxRelativeError(fromLoaded, fromBuilt)).toBeLessThanOrEqual(1e-5);
     tf.dispose(x);
     model.dispose();
     loaded.dispose();

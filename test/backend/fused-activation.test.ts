@@ -1,24 +1,27 @@
-// A relu or relu6 fused into the batch norm before it (fused-activation.ts): buildTfjsModel
-// fuses exactly where the activation is the batch norm's only reader; the fused model gives
-// tfjs cpu's outputs, gradients and loss in training and inference, runs no separate activation
-// kernel on ours, falls back to the standard layers under a gradient tape in inference, and
-// saves what the unfused model saves.
+// Layers fused on our backend: a relu or relu6 into the batch norm before it
+// (fused-activation.ts), and at inference that batch norm into the convolution before it
+// (folded-conv-layers.ts). buildTfjsModel fuses exactly where the later layer is the earlier
+// one's only reader; the fused model gives tfjs cpu's outputs and gradients in training and
+// inference, runs no separate kernels for what it fused, refolds when weights change, falls
+// back to the standard layers under a gradient tape in inference, and saves what the unfused
+// model saves.
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { describe, expect, it } from "vitest";
 import { PocketflowBatchNormalization } from "../../src/backend/batch-norm-layer.js";
+import { PocketflowConv2D, PocketflowDepthwiseConv2D } from "../../src/backend/folded-conv-layers.js";
 import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
 import type { Graph } from "../../src/graph/ir.js";
-import { add, batchNorm, conv, dense, input, plain } from "../graph/test-graphs.js";
+import { add, batchNorm, conv, dense, depthwise, input, plain } from "../graph/test-graphs.js";
 import { maxRelativeError, OURS, runOn, seededValues } from "./compare.js";
 
 const TOLERANCE = 1e-4;
 const SHAPE = [3, 6, 6, 4];
 
 /**
- * image 6×6×4 → conv → bn1 → relu (fused) → conv → bn2 → relu6 (fused) → conv → bn3, read by
- * both a relu and an add (not fused) → add(relu, bn3) → bn4 → gap → dense → softmax; bn4's
- * reader is no activation. One graph per test: every call seeds new weights.
+ * image 6×6×4 → conv → bn1 → relu → conv +bias → bn2 → relu6 → depthwise → bn5 → relu6 → conv →
+ * bn3, read by both a relu and an add (so no activation fused) → add(relu, bn3) → bn4 (reads
+ * an add: not folded) → gap → dense → softmax. One graph per test: every call seeds new weights.
  */
 function mixedGraph(): Graph {
   return {
@@ -26,8 +29,9 @@ function mixedGraph(): Graph {
     nodes: [
       input("image", SHAPE.slice(1)),
       conv("conv1", "image", 3, 4, 8), batchNorm("bn1", "conv1", 8), plain("relu", "relu1", "bn1"),
-      conv("conv2", "relu1", 3, 8, 8), batchNorm("bn2", "conv2", 8), plain("relu6", "relu6_2", "bn2"),
-      conv("conv3", "relu6_2", 3, 8, 8), batchNorm("bn3", "conv3", 8), plain("relu", "relu3", "bn3"), add("sum", "relu3", "bn3"),
+      conv("conv2", "relu1", 3, 8, 8, { useBias: true }), batchNorm("bn2", "conv2", 8), plain("relu6", "relu6_2", "bn2"),
+      depthwise("dw", "relu6_2", 3, 8), batchNorm("bn5", "dw", 8), plain("relu6", "relu6_5", "bn5"),
+      conv("conv3", "relu6_5", 3, 8, 8), batchNorm("bn3", "conv3", 8), plain("relu", "relu3", "bn3"), add("sum", "relu3", "bn3"),
       batchNorm("bn4", "sum", 8), plain("globalAvgPool", "gap", "bn4"), dense("fc", "gap", 8, 5), plain("softmax", "probs", "fc"),
     ],
     outputs: ["probs"],
@@ -63,7 +67,10 @@ describe("a batch norm fuses the relu or relu6 that alone reads it", () => {
     await tf.setBackend(OURS);
     const graph = mixedGraph();
     const model = buildTfjsModel(graph);
-    expect(["bn1", "bn2", "bn3", "bn4"].map((name) => fusedActivationOf(model, name))).toEqual(["relu", "relu6", undefined, undefined]);
+    expect(["bn1", "bn2", "bn5", "bn3", "bn4"].map((name) => fusedActivationOf(model, name))).toEqual(["relu", "relu6", "relu6", undefined, undefined]);
+    const folds = (name: string): unknown => (model.getLayer(name) as PocketflowConv2D).foldedBatchNorm;
+    expect(["conv1", "conv2", "dw", "conv3"].map(folds)).toEqual(["bn1", "bn2", "bn5", "bn3"].map((name) => model.getLayer(name)));
+    expect(model.getLayer("dw")).toBeInstanceOf(PocketflowDepthwiseConv2D);
     const standard = buildTfjsModel(graph, { fusedBatchNorm: false });
     expect(standard.getLayer("bn1")).not.toBeInstanceOf(PocketflowBatchNormalization);
     tf.dispose([model, standard].flatMap((m) => m.weights.map((w) => w.read())));
@@ -78,14 +85,15 @@ describe("a batch norm fuses the relu or relu6 that alone reads it", () => {
     expect(actual.length).toBe(expected.length);
     actual.forEach((a, i) => expect(maxRelativeError(a, expected[i]), `output ${i}`).toBeLessThanOrEqual(TOLERANCE));
     const kernels = await kernelsOf(() => trainingStep(model));
-    // relu3 still runs (bn3 has two readers); relu6_2 is fused away entirely
+    // relu3 still runs (bn3 has two readers); both relu6 are fused away entirely, and nothing is folded in training
     expect(kernels.has("Relu6")).toBe(false);
+    expect(kernels.has("FusedBatchNorm")).toBe(false);
     expect(kernels.has("PocketflowBatchNormTraining")).toBe(true);
     const reluCalls = (await tf.profile(() => trainingStep(model))).kernels.filter((k) => k.name === "Relu").length;
     expect(reluCalls).toBe(1);
   });
 
-  it("inference: tfjs cpu's predictions through PocketflowBatchNormActivation, no separate activation kernels for the fused pairs", async () => {
+  it("inference: tfjs cpu's predictions, the batch norms folded into the convolutions, only bn4 and relu3 run on their own", async () => {
     const graph = mixedGraph();
     const expected = await runOn("cpu", () => buildTfjsModel(graph, { fusedBatchNorm: false }).predict(image()) as tf.Tensor);
     const model = buildTfjsModel(graph);
@@ -93,9 +101,28 @@ describe("a batch norm fuses the relu or relu6 that alone reads it", () => {
     expect(maxRelativeError(actual[0], expected[0])).toBeLessThanOrEqual(TOLERANCE);
     const info = await tf.profile(() => model.predict(image()) as tf.Tensor);
     const names = info.kernels.map((k) => k.name);
-    expect(names.filter((n) => n === "PocketflowBatchNormActivation").length).toBe(2);
-    expect(names.filter((n) => n === "Relu").length).toBe(1);
-    expect(names.includes("Relu6")).toBe(false);
+    const calls = (name: string): number => names.filter((n) => n === name).length;
+    expect([calls("FusedBatchNorm"), calls("Relu"), calls("Relu6"), calls("PocketflowBatchNormActivation")]).toEqual([1, 1, 0, 0]);
+    expect([calls("FusedConv2D"), calls("FusedDepthwiseConv2D")]).toEqual([3, 1]);
+  });
+
+  it("inference refolds after the weights change (setWeights, and a training step's moving statistics)", async () => {
+    const graph = mixedGraph();
+    const model = buildTfjsModel(graph, { batchNormMomentum: 0.5 });
+    await runOn(OURS, () => model.predict(image()) as tf.Tensor);
+    const scaled = tf.tidy(() => model.getWeights().map((w) => tf.keep(tf.mul(w, 1.5))));
+    model.setWeights(scaled);
+    await runOn(OURS, () => trainingStep(model));
+    const actual = await runOn(OURS, () => model.predict(image()) as tf.Tensor);
+    const weights = await runOn(OURS, () => model.getWeights().map((w) => tf.clone(w)));
+    const shapes = model.getWeights().map((w) => w.shape);
+    const expected = await runOn("cpu", () => {
+      const reference = buildTfjsModel(graph, { fusedBatchNorm: false });
+      reference.setWeights(weights.map((values, i) => tf.tensor(values, shapes[i])));
+      return reference.predict(image()) as tf.Tensor;
+    });
+    expect(maxRelativeError(actual[0], expected[0])).toBeLessThanOrEqual(TOLERANCE);
+    tf.dispose(scaled);
   });
 
   it("inference under a gradient tape takes the standard layers: the input gradient is tfjs cpu's", async () => {
