@@ -3,30 +3,31 @@
 // written, unpacked) chunk by chunk in its own scratch, so a chunk stays in that core's cache
 // and the threads meet at one barrier per convolution instead of one per chunk and phase. The filter is packed once beforehand (packedB).
 import { col2im_f32_nhwc, im2col_f32_nhwc } from "./im2col";
-import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows } from "./gemm";
+import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows, gemmRowsF32, hasEpilogue } from "./gemm";
 
 /**
- * out rows of images [n0, n1) (+)= im2col(x) · W, chunkImages images at a time. `cols` holds
- * im2col of one chunk. out is NHWC [N, OH, OW, n]; with
- * `accumulate` the product is added to it. (When im2col is the identity, the caller runs
- * gemm_f32_rows on x's rows instead.)
+ * out rows of images [n0, n1) (+)= im2col(x) · W, chunkImages images at a time, then
+ * clip(out + bias, lo, hi) as each block of rows is done (see gemm_f32_rows_epilogue). `cols`
+ * holds im2col of one chunk. out is NHWC [N, OH, OW, n]; with `accumulate` the product is added
+ * to it. (When im2col is the identity, the caller runs gemm_f32_rows_epilogue on x's rows.)
  */
 export function conv2d_forward_images_f32(
   x: usize, H: i32, W: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, dh: i32, dw: i32,
   padTop: i32, padLeft: i32, OH: i32, OW: i32,
-  packedB: usize, n: i32, out: usize, accumulate: i32,
+  packedB: usize, n: i32, out: usize, accumulate: i32, bias: usize, lo: f32, hi: f32,
   n0: i32, n1: i32, chunkImages: i32, cols: usize,
 ): void {
   const k = kh * kw * C;
   const pixels = OH * OW;
   const imageBytes = <usize>H * <usize>W * <usize>C * 4;
   const outImageBytes = <usize>pixels * <usize>n * 4;
+  const epilogue = hasEpilogue(bias, lo, hi);
   for (let i0 = n0; i0 < n1; i0 += chunkImages) {
     const rows = (min(n1, i0 + chunkImages) - i0) * pixels;
     const image = x + <usize>i0 * imageBytes;
     const y = out + <usize>i0 * outImageBytes;
     im2col_f32_nhwc(image, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, rows, cols);
-    gemm_f32_rows(cols, k, packedB, y, n, rows, n, k, accumulate != 0);
+    gemmRowsF32(cols, k, packedB, y, n, rows, n, k, accumulate != 0, epilogue, bias, lo, hi);
   }
 }
 

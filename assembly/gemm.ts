@@ -492,10 +492,56 @@ function microF32Rows(a0: usize, a1: usize, a2: usize, a3: usize, b: usize, kc: 
 }
 
 /**
+ * C rows [r0, r1) = clip(C + bias, lo, hi), bias one value per column (pointer 0: none): a
+ * convolution's bias and relu/relu6, applied to a block of rows while it is still in cache.
+ */
+function epilogueRows(c: usize, ldc: i32, r0: i32, r1: i32, n: i32, bias: usize, lo: f32, hi: f32): void {
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
+  for (let r = r0; r < r1; r++) {
+    const row = c + ((<usize>r * <usize>ldc) << 2);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const p = row + (<usize>j << 2);
+      const v = bias != 0 ? f32x4.add(v128.load(p), v128.load(bias + (<usize>j << 2))) : v128.load(p);
+      v128.store(p, f32x4.pmin(f32x4.pmax(v, vlo), vhi));
+    }
+    for (; j < n; j++) {
+      const p = row + (<usize>j << 2);
+      const v = bias != 0 ? load<f32>(p) + load<f32>(bias + (<usize>j << 2)) : load<f32>(p);
+      const low = v < lo ? lo : v;
+      store<f32>(p, hi < low ? hi : low);
+    }
+  }
+}
+
+/**
  * C[M×N] (+)= A · packed B with A row-major (row stride lda) read in place. Rows past M in the
  * last tile read row 0 again and are not stored.
  */
 export function gemm_f32_rows(a: usize, lda: i32, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool): void {
+  gemmRowsF32(a, lda, pb, c, ldc, m, n, k, accumulate, false, 0, 0, 0);
+}
+
+/**
+ * gemm_f32_rows, then C = clip(C + bias, lo, hi) (bias per column, pointer 0: none), each block of
+ * rows as soon as its last depth block is done: a convolution's epilogue without another pass.
+ */
+export function gemm_f32_rows_epilogue(
+  a: usize, lda: i32, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool, bias: usize, lo: f32, hi: f32,
+): void {
+  gemmRowsF32(a, lda, pb, c, ldc, m, n, k, accumulate, hasEpilogue(bias, lo, hi), bias, lo, hi);
+}
+
+/** Whether clip(C + bias, lo, hi) changes anything: a bias, or a finite bound. */
+export function hasEpilogue(bias: usize, lo: f32, hi: f32): bool {
+  return bias != 0 || lo > -Infinity || hi < Infinity;
+}
+
+export function gemmRowsF32(
+  a: usize, lda: i32, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool,
+  epilogue: bool, bias: usize, lo: f32, hi: f32,
+): void {
   const panels = (n + 7) >> 3;
   const tiles = (m + 3) >> 2;
   const kcMax = blockDepth(k);
@@ -504,6 +550,7 @@ export function gemm_f32_rows(a: usize, lda: i32, pb: usize, c: usize, ldc: i32,
     if (!accumulate) {
       for (let r = 0; r < m; r++) memory.fill(c + ((<usize>r * <usize>ldc) << 2), 0, <usize>n << 2);
     }
+    if (epilogue) epilogueRows(c, ldc, 0, m, n, bias, lo, hi);
     return;
   }
   for (let kb = 0; kb < k; kb += kcMax) {
@@ -525,6 +572,7 @@ export function gemm_f32_rows(a: usize, lda: i32, pb: usize, c: usize, ldc: i32,
           microF32Rows(r0, r1, r2, r3, b, kc, c0, ldc, rows, cols, add);
         }
       }
+      if (epilogue && kb + kc >= k) epilogueRows(c, ldc, tb << 2, min(m, tEnd << 2), n, bias, lo, hi);
     }
   }
 }

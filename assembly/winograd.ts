@@ -230,17 +230,24 @@ export function winograd_input_f32(x: usize, H: i32, W: i32, C: i32, padTop: i32
 /** Stores (or adds) 4 channels at output pixel (y, x) when it lies inside the output. */
 // @ts-ignore: decorator
 @inline
-function storeOutput(image: usize, y: i32, x: i32, OH: i32, OW: i32, N: i32, c: i32, v: v128, accumulate: bool): void {
+function storeOutput(image: usize, y: i32, x: i32, OH: i32, OW: i32, N: i32, c: i32, v: v128, accumulate: bool, bias: v128, lo: v128, hi: v128): void {
   if (y >= OH || x >= OW) return;
   const p = image + ((<usize>(y * OW + x) * <usize>N + <usize>c) << 2);
-  v128.store(p, accumulate ? f32x4.add(v128.load(p), v) : v);
+  const sum = f32x4.add(accumulate ? f32x4.add(v128.load(p), v) : v, bias);
+  v128.store(p, f32x4.pmin(f32x4.pmax(sum, lo), hi));
 }
 
 /**
- * y (+)= Aᵀ m A for the tiles tile0..tile0+count-1: m holds 36 count × N row-major matrices (the
- * GEMM products, overwritten here), y is NHWC [·, OH, OW, N]; tile outputs past the edge are dropped.
+ * y = clip(y (when accumulating) + Aᵀ m A + bias, lo, hi) for the tiles tile0..tile0+count-1: m
+ * holds 36 count × N row-major matrices (the GEMM products, overwritten here), y is NHWC
+ * [·, OH, OW, N]; tile outputs past the edge are dropped. bias: one value per channel, pointer 0
+ * for none; lo = -inf, hi = +inf for no clip (relu: lo 0; relu6: lo 0, hi 6).
  */
-export function winograd_output_f32(m: usize, count: i32, N: i32, y: usize, OH: i32, OW: i32, tilesH: i32, tilesW: i32, tile0: i32, accumulate: i32): void {
+export function winograd_output_f32(
+  m: usize, count: i32, N: i32, y: usize, OH: i32, OW: i32, tilesH: i32, tilesW: i32, tile0: i32, accumulate: i32, bias: usize, lo: f32, hi: f32,
+): void {
+  const vlo = f32x4.splat(lo);
+  const vhi = f32x4.splat(hi);
   const perImage = tilesH * tilesW;
   const xiBytes = winogradMatrixBytes(count, N);
   const rowSlots = 6 * xiBytes;
@@ -255,6 +262,7 @@ export function winograd_output_f32(m: usize, count: i32, N: i32, y: usize, OH: 
     const image = y + <usize>n * <usize>OH * <usize>OW * <usize>N * 4;
     for (let c = 0; c < N; c += 4) {
       const src = m + ((<usize>t * <usize>N + <usize>c) << 2);
+      const vb = bias != 0 ? v128.load(bias + (<usize>c << 2)) : f32x4.splat(0);
       // rows i: slots (i, 0..5) -> (i, 0..3) in place
       for (let i = 0; i < ALPHA; i++) {
         const p = src + <usize>i * rowSlots;
@@ -266,10 +274,10 @@ export function winograd_output_f32(m: usize, count: i32, N: i32, y: usize, OH: 
         const m0 = load6(p, rowSlots, 0), m1 = load6(p, rowSlots, 1), m2 = load6(p, rowSlots, 2);
         const m3 = load6(p, rowSlots, 3), m4 = load6(p, rowSlots, 4), m5 = load6(p, rowSlots, 5);
         const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2), s2 = f32x4.add(m3, m4), d2 = f32x4.sub(m3, m4);
-        storeOutput(image, oy, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(m0, s), s2), add);
-        storeOutput(image, oy + 1, ox + b, OH, OW, N, c, f32x4.add(d, scale(d2, 2)), add);
-        storeOutput(image, oy + 2, ox + b, OH, OW, N, c, f32x4.add(s, scale(s2, 4)), add);
-        storeOutput(image, oy + 3, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(d, scale(d2, 8)), m5), add);
+        storeOutput(image, oy, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(m0, s), s2), add, vb, vlo, vhi);
+        storeOutput(image, oy + 1, ox + b, OH, OW, N, c, f32x4.add(d, scale(d2, 2)), add, vb, vlo, vhi);
+        storeOutput(image, oy + 2, ox + b, OH, OW, N, c, f32x4.add(s, scale(s2, 4)), add, vb, vlo, vhi);
+        storeOutput(image, oy + 3, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(d, scale(d2, 8)), m5), add, vb, vlo, vhi);
       }
     }
   }
@@ -353,7 +361,7 @@ export function winograd_filter_grad_f32(s: usize, cin: i32, cout: i32, dw: usiz
  */
 export function conv2d_winograd_forward_images_f32(
   x: usize, H: i32, W: i32, C: i32, padTop: i32, padLeft: i32, OH: i32, OW: i32,
-  packedU: usize, N: i32, y: usize, accumulate: i32,
+  packedU: usize, N: i32, y: usize, accumulate: i32, bias: usize, lo: f32, hi: f32,
   n0: i32, n1: i32, chunkTiles: i32, v: usize, m: usize,
 ): void {
   const tilesH = (OH + TILE - 1) / TILE;
@@ -369,7 +377,7 @@ export function conv2d_winograd_forward_images_f32(
     for (let xi = 0; xi < XI; xi++) {
       gemm_f32_rows(v + <usize>xi * vBytes, C, packedU + <usize>xi * uBytes, m + <usize>xi * mBytes, N, count, N, C, false);
     }
-    winograd_output_f32(m, count, N, y, OH, OW, tilesH, tilesW, t0, accumulate);
+    winograd_output_f32(m, count, N, y, OH, OW, tilesH, tilesW, t0, accumulate, bias, lo, hi);
   }
 }
 

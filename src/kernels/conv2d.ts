@@ -20,7 +20,9 @@ import { BINARY_CODES } from "./elementwise.js";
 import { packedABytes, packedBBytes, splitCount } from "./gemm.js";
 import { checkGeometry } from "./im2col.js";
 import { callKernel, runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
-import { WINOGRAD_MATRICES, winogradApplies, winogradCostNs, winogradFilterGradPhases, winogradForwardPhases } from "./winograd.js";
+import {
+  NO_STORE_EPILOGUE, WINOGRAD_MATRICES, winogradApplies, winogradCostNs, winogradFilterGradPhases, winogradForwardPhases, type StoreEpilogueArgs,
+} from "./winograd.js";
 
 const TILE_ROWS = 4;
 const PANEL_COLS = 8;
@@ -119,6 +121,10 @@ const multiplyCalls = (pa: number, pb: number, c: number, m: number, n: number, 
 const rowsCalls = (a: number, k: number, pb: number, c: number, n: number, rows: number, accumulate: boolean, parts: number): KernelCall[] =>
   splitCount(rows, parts).map(([r0, r1]) => ["gemm_f32_rows", [a + r0 * k * F32, k, pb, c + r0 * n * F32, n, r1 - r0, n, k, accumulate ? 1 : 0]] as const);
 
+/** C[rows×n] = clip(A · packed B + bias, lo, hi), A's rows (stride k) read in place, split by rows. */
+const rowsEpilogueCalls = (a: number, k: number, pb: number, c: number, n: number, rows: number, epilogue: StoreEpilogueArgs, parts: number): KernelCall[] =>
+  splitCount(rows, parts).map(([r0, r1]) => ["gemm_f32_rows_epilogue", [a + r0 * k * F32, k, pb, c + r0 * n * F32, n, r1 - r0, n, k, 0, ...epilogue]] as const);
+
 /** im2col of images starting at `image` (pointer to its first pixel) into `cols`, split by rows. */
 const im2colCalls = (g: ConvGeometry, image: number, rows: number, cols: number, parts: number): KernelCall[] =>
   splitCount(rows, parts).map(([r0, r1]) => ["im2col_f32_nhwc", [image, ...geometryArgs(g), r0, r1, cols]] as const);
@@ -166,12 +172,6 @@ function checkEpilogue(where: string, e: Epilogue, outChannels: number): void {
 function perChannel(v: Float32Array | undefined, channels: number): Float32Array | undefined {
   if (v === undefined || v.length === channels) return v;
   return new Float32Array(channels).fill(v[0]);
-}
-
-/** Fills `rows` rows of `channels` values with `values` (one row), by doubling copies. */
-function fillRows(dst: Float32Array, values: Float32Array): void {
-  dst.set(values.subarray(0, Math.min(values.length, dst.length)));
-  for (let filled = values.length; filled < dst.length; filled *= 2) dst.copyWithin(filled, 0, Math.min(filled, dst.length - filled));
 }
 
 /**
@@ -288,22 +288,24 @@ export function conv2dForwardOp(
     // the filter packed here, unless the caller prepared it (then each packing phase is empty)
     const packedB = prepared !== undefined ? staging.input(prepared) : winograd ? 0 : staging.scratch(packedBBytes(k, n));
     const packB = (): KernelCall[] => (prepared !== undefined ? [] : packBCalls(pw, n, k, n, 0, packedB, parts));
-    // the bias rides in the GEMM: Y starts as bias rows and the product is accumulated onto it
+    // the bias, and relu or relu6, are applied as Y is stored; the rarer activations in finish, in JS
     const bias = perChannel(epilogue.bias, n);
-    if (bias) fillRows(core.view(Float32Array, pout, target.length), bias);
     const activation = { ...epilogue, bias: undefined };
+    const clip = CLIP_ACTIVATIONS[activation.activation ?? "linear"];
+    const store: StoreEpilogueArgs = bias || clip ? [bias ? staging.input(bias) : 0, ...(clip ?? [-Infinity, Infinity])] : NO_STORE_EPILOGUE;
+    const jsActivation = !clip && (activation.activation ?? "linear") !== "linear";
     const perThread = (split: ThreadImages): KernelCall[][] => [
       packB(),
       // one call per thread over its own images, each with its own chunk scratch
       split.ranges.map(([n0, n1]): KernelCall => {
         const cols = staging.scratch(split.chunkRows * k * F32);
-        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, bias ? 1 : 0, n0, n1, split.chunkImages, cols]];
+        return ["conv2d_forward_images_f32", [px, ...geometryArgs(g), packedB, n, pout, 0, ...store, n0, n1, split.chunkImages, cols]];
       }),
     ];
     // x's rows are the matrix: the GEMM reads them in place, split by rows (no packing, no chunks)
     const inPlace = (): KernelCall[][] => [
       packB(),
-      rowsCalls(px, k, packedB, pout, n, g.rows, bias !== undefined, parts),
+      rowsEpilogueCalls(px, k, packedB, pout, n, g.rows, store, parts),
     ];
     // im2col's rows are the matrix: the GEMM reads them where im2col wrote them, unpacked
     const chunked = (): KernelCall[][] => {
@@ -316,24 +318,19 @@ export function conv2dForwardOp(
         const rows = (n1 - n0) * pixels;
         const first = i === 0 ? packB() : [];
         phases.push([...im2colCalls(g, px + n0 * imageBytes, rows, cols, parts), ...first]);
-        phases.push(rowsCalls(cols, k, packedB, pout + n0 * pixels * n * F32, n, rows, bias !== undefined, parts));
+        phases.push(rowsEpilogueCalls(cols, k, packedB, pout + n0 * pixels * n * F32, n, rows, store, parts));
       });
       return phases;
     };
     const split = perThreadImages(g, parts, chunking);
-    const product = winograd
-      ? winogradForwardPhases(g, n, px, pw, pout, bias !== undefined, staging, parts, prepared !== undefined ? packedB : undefined)
+    const phases = winograd
+      ? winogradForwardPhases(g, n, px, pw, pout, store, staging, parts, prepared !== undefined ? packedB : undefined)
       : identity ? inPlace() : split ? perThread(split) : chunked();
-    // relu and relu6 as a SIMD pass over Y in place; the rarer activations in finish, in JS
-    const clip = CLIP_ACTIVATIONS[activation.activation ?? "linear"];
-    const clipCalls = (): KernelCall[] =>
-      splitCount(Math.ceil(target.length / 16), parts).map(([v0, v1]): KernelCall => ["ew_clip_f32", [pout, clip![0], clip![1], pout, v0 * 16, Math.min(v1 * 16, target.length)]]);
-    const phases = clip ? [...product, clipCalls()] : product;
     return {
       phases,
       costNs: winograd ? winogradCostNs(g, n) : g.rows * k * n * NS_PER_MAC + (identity ? 0 : g.rows * k * F32 * NS_PER_COL_BYTE),
       finish() {
-        if (!clip && (activation.activation ?? "linear") !== "linear") applyEpilogue(core.view(Float32Array, pout, target.length), target, n, activation);
+        if (jsActivation) applyEpilogue(core.view(Float32Array, pout, target.length), target, n, activation);
         else staging.copyBack(pout, target);
         return target;
       },

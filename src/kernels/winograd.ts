@@ -83,11 +83,19 @@ export function winogradCostNs(g: ConvGeometry, outChannels: number): number {
 }
 
 /**
- * Phases of Y (+)= conv(X, W) by Winograd: the filter transformed and packed once, then one call
- * per thread over its images. y is added to when `accumulate` (the bias rides in that way).
+ * What the forward kernels apply as they store Y: Y = clip(Y + bias, lo, hi), bias a pointer to
+ * one value per output channel (0: none), [lo, hi] = [-inf, inf] for no clip.
+ */
+export type StoreEpilogueArgs = readonly [bias: number, lo: number, hi: number];
+
+export const NO_STORE_EPILOGUE: StoreEpilogueArgs = [0, -Infinity, Infinity];
+
+/**
+ * Phases of Y = conv(X, W) by Winograd, through the store epilogue: the filter transformed and
+ * packed once, then one call per thread over its images.
  */
 export function winogradForwardPhases(
-  g: ConvGeometry, outChannels: number, px: number, pw: number, pout: number, accumulate: boolean, staging: Staging, parts: number,
+  g: ConvGeometry, outChannels: number, px: number, pw: number, pout: number, epilogue: StoreEpilogueArgs, staging: Staging, parts: number,
   transformedFilter?: number,
 ): KernelCall[][] {
   const [C, N] = [g.inChannels, outChannels];
@@ -99,7 +107,7 @@ export function winogradForwardPhases(
     ranges.map(([n0, n1]): KernelCall => {
       const v = staging.scratch(transformedBytes(chunk, C));
       const m = staging.scratch(transformedBytes(chunk, N));
-      return ["conv2d_winograd_forward_images_f32", [px, ...geometryArgs(g), packedU, N, pout, accumulate ? 1 : 0, n0, n1, chunk, v, m]];
+      return ["conv2d_winograd_forward_images_f32", [px, ...geometryArgs(g), packedU, N, pout, 0, ...epilogue, n0, n1, chunk, v, m]];
     }),
   ];
 }

@@ -187,6 +187,29 @@ describe("conv2d forward epilogue: bias and activation", () => {
       });
     }
   }
+  // The bias and relu/relu6 are applied as Y is stored, on each path: im2col + GEMM (above), the
+  // GEMM on x's rows (1x1, stride 1; two depth blocks with cin 600), and Winograd (3x3, stride 1,
+  // channels a multiple of 4); also split over 3 parts.
+  const paths: Array<[string, Case]> = [
+    ["1x1 rows", { x: [2, 5, 3, 7], k: [1, 1], cout: 5, strides: 1, dilations: 1, padding: "valid" }],
+    ["1x1 rows, two depth blocks", { x: [1, 3, 3, 600], k: [1, 1], cout: 6, strides: 1, dilations: 1, padding: "valid" }],
+    ["winograd", { x: [2, 9, 7, 8], k: [3, 3], cout: 12, strides: 1, dilations: 1, padding: "same" }],
+  ];
+  for (const [path, pc] of paths) {
+    for (const activation of ["linear", "relu", "relu6"] as const) {
+      it(`${path} ${label(pc)}: bias and ${activation} as stored, inline and split in 3`, () => {
+        const pg = geometry(pc);
+        const px = randomFloats(pc.x.reduce((p, d) => p * d, 1), 11, 2);
+        const pw = randomFloats(pg.patchSize * pc.cout, 12, 2 / Math.sqrt(pg.patchSize));
+        const e: Epilogue = { bias: randomFloats(pc.cout, 13, 3), activation };
+        const expected = conv2dForwardRef(px, pw, pg, pc.cout, e);
+        if (activation !== "linear") expect(expected.some((v) => v === 0) && expected.some((v) => v > 0)).toBe(true);
+        expectClose(conv2dForward(px, pw, pg, pc.cout, e), expected, pg.patchSize);
+        expectClose(runInline(kernels(), conv2dForwardOp(px, pw, pg, pc.cout, e), 3), expected, pg.patchSize);
+      });
+    }
+  }
+
   it("leakyrelu defaults to alpha 0.2 and prelu takes one slope for all channels", () => {
     for (const epilogue of [{ activation: "leakyrelu" }, { activation: "prelu", preluWeights: new Float32Array([0.1]) }] as Epilogue[]) {
       expectClose(conv2dForward(x, w, g, 5, epilogue), conv2dForwardRef(x, w, g, 5, epilogue), g.patchSize);

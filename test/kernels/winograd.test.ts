@@ -126,7 +126,7 @@ describe("Winograd transforms match their reference twins", () => {
           const pm = alloc((XI * matrixBytes(count, cout)) / 4);
           for (let xi = 0; xi < XI; xi++) core.view(Float32Array, pm + xi * matrixBytes(count, cout), count * cout).set(m.subarray(xi * count * cout, (xi + 1) * count * cout));
           const py = alloc(y0);
-          call("winograd_output_f32", pm, count, cout, py, OH, OW, tilesH, tilesW, tile0, accumulate ? 1 : 0);
+          call("winograd_output_f32", pm, count, cout, py, OH, OW, tilesH, tilesW, tile0, accumulate ? 1 : 0, 0, -Infinity, Infinity);
           return core.view(Float32Array, py, y0.length).slice();
         });
         const expected = y0.slice();
