@@ -14,7 +14,7 @@
 // The 36 transformed matrices ("ξ" = 6·row + column of the 6×6 transform) lie one after another.
 // Each 2-D transform runs as two passes of the 1-D one, rows then columns, through the ξ slots
 // themselves: 36 vectors do not fit in registers.
-import { gemm_f32_at_b, gemm_f32_rows } from "./gemm";
+import { gemm_f32_at_b, gemm_f32_rows, hasEpilogue } from "./gemm";
 
 /** Transform points per side, output pixels per tile side, and transformed matrices. */
 const ALPHA: i32 = 6;
@@ -230,11 +230,21 @@ export function winograd_input_f32(x: usize, H: i32, W: i32, C: i32, padTop: i32
 /** Stores (or adds) 4 channels at output pixel (y, x) when it lies inside the output. */
 // @ts-ignore: decorator
 @inline
-function storeOutput(image: usize, y: i32, x: i32, OH: i32, OW: i32, N: i32, c: i32, v: v128, accumulate: bool, bias: v128, lo: v128, hi: v128): void {
+function storeOutput<E>(image: usize, y: i32, x: i32, OH: i32, OW: i32, N: i32, c: i32, v: v128, accumulate: bool, bias: v128, lo: v128, hi: v128): void {
   if (y >= OH || x >= OW) return;
   const p = image + ((<usize>(y * OW + x) * <usize>N + <usize>c) << 2);
-  const sum = f32x4.add(accumulate ? f32x4.add(v128.load(p), v) : v, bias);
-  v128.store(p, f32x4.pmin(f32x4.pmax(sum, lo), hi));
+  v128.store(p, changetype<E>(0).apply(accumulate ? f32x4.add(v128.load(p), v) : v, bias, lo, hi));
+}
+
+/** The stored value as it is: no bias, no clip. */
+class Unchanged {
+  // @ts-ignore: decorator
+  @inline apply(v: v128, bias: v128, lo: v128, hi: v128): v128 { return v; }
+}
+/** clip(v + bias, lo, hi): a bias and relu/relu6. */
+class BiasClip {
+  // @ts-ignore: decorator
+  @inline apply(v: v128, bias: v128, lo: v128, hi: v128): v128 { return f32x4.pmin(f32x4.pmax(f32x4.add(v, bias), lo), hi); }
 }
 
 /**
@@ -244,6 +254,15 @@ function storeOutput(image: usize, y: i32, x: i32, OH: i32, OW: i32, N: i32, c: 
  * for none; lo = -inf, hi = +inf for no clip (relu: lo 0; relu6: lo 0, hi 6).
  */
 export function winograd_output_f32(
+  m: usize, count: i32, N: i32, y: usize, OH: i32, OW: i32, tilesH: i32, tilesW: i32, tile0: i32, accumulate: i32, bias: usize, lo: f32, hi: f32,
+): void {
+  if (hasEpilogue(bias, lo, hi)) outputTiles<BiasClip>(m, count, N, y, OH, OW, tilesH, tilesW, tile0, accumulate, bias, lo, hi);
+  else outputTiles<Unchanged>(m, count, N, y, OH, OW, tilesH, tilesW, tile0, accumulate, bias, lo, hi);
+}
+
+// @ts-ignore: decorator
+@inline
+function outputTiles<E>(
   m: usize, count: i32, N: i32, y: usize, OH: i32, OW: i32, tilesH: i32, tilesW: i32, tile0: i32, accumulate: i32, bias: usize, lo: f32, hi: f32,
 ): void {
   const vlo = f32x4.splat(lo);
@@ -274,10 +293,10 @@ export function winograd_output_f32(
         const m0 = load6(p, rowSlots, 0), m1 = load6(p, rowSlots, 1), m2 = load6(p, rowSlots, 2);
         const m3 = load6(p, rowSlots, 3), m4 = load6(p, rowSlots, 4), m5 = load6(p, rowSlots, 5);
         const s = f32x4.add(m1, m2), d = f32x4.sub(m1, m2), s2 = f32x4.add(m3, m4), d2 = f32x4.sub(m3, m4);
-        storeOutput(image, oy, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(m0, s), s2), add, vb, vlo, vhi);
-        storeOutput(image, oy + 1, ox + b, OH, OW, N, c, f32x4.add(d, scale(d2, 2)), add, vb, vlo, vhi);
-        storeOutput(image, oy + 2, ox + b, OH, OW, N, c, f32x4.add(s, scale(s2, 4)), add, vb, vlo, vhi);
-        storeOutput(image, oy + 3, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(d, scale(d2, 8)), m5), add, vb, vlo, vhi);
+        storeOutput<E>(image, oy, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(m0, s), s2), add, vb, vlo, vhi);
+        storeOutput<E>(image, oy + 1, ox + b, OH, OW, N, c, f32x4.add(d, scale(d2, 2)), add, vb, vlo, vhi);
+        storeOutput<E>(image, oy + 2, ox + b, OH, OW, N, c, f32x4.add(s, scale(s2, 4)), add, vb, vlo, vhi);
+        storeOutput<E>(image, oy + 3, ox + b, OH, OW, N, c, f32x4.add(f32x4.add(d, scale(d2, 8)), m5), add, vb, vlo, vhi);
       }
     }
   }
