@@ -1,15 +1,17 @@
 // node dist/kernels-bench/thread-scaling.js [--reps 10] [--batch 128]
 // How the synchronous kernel pool scales from 1 to 2 threads on the operations of a ResNet-20
 // training step: a square GEMM (pure compute), the forward convolution and both of its
-// gradients at ResNet-20's widest layer (batch 128, 28x28x16, 3x3), and a relu over that
-// layer's activations (memory traffic only), every array in kernel memory as in the backend. Each operation alternates
+// gradients at ResNet-20's widest layer (batch 128, 28x28x16, 3x3), a relu over that
+// layer's activations, and plain memory copies of that size and of 64 MB (memory traffic only:
+// what the two cores' shared bandwidth allows), every array in kernel memory as in the backend. Each operation alternates
 // between a 1-thread and a 2-thread pool (A B B A) so that both see the same machine moment;
 // prints the best time of each and their ratio. Writes nothing.
 import { gemmF32Op } from "../src/kernels/gemm.js";
 import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dForwardOp } from "../src/kernels/conv2d.js";
 import { convGeometry } from "../src/kernels/conv-geometry.js";
 import { unaryOp } from "../src/kernels/elementwise.js";
-import type { OperationBuilder } from "../src/kernels/operation.js";
+import type { KernelCall, OperationBuilder } from "../src/kernels/operation.js";
+import { splitCount } from "../src/kernels/gemm.js";
 import { SyncKernelPool } from "../src/kernels/sync-pool.js";
 
 /** A positive integer flag, or its default. */
@@ -55,4 +57,19 @@ compare(`conv 3x3 16->16, ${batch}x28x28: forward`, () => conv2dForwardOp(x, w, 
 compare(`conv 3x3 16->16, ${batch}x28x28: input gradient`, () => conv2dBackpropInputOp(dy, w, g, 16, dx), pools);
 compare(`conv 3x3 16->16, ${batch}x28x28: filter gradient`, () => conv2dBackpropFilterOp(x, dy, g, 16, dw), pools);
 compare(`relu, ${batch}x28x28x16 in kernel memory`, () => unaryOp("relu", x, 0, y), pools);
+
+/** memory.copy of `bytes` from src to dst, one contiguous share per thread. */
+const copyOp = (src: number, dst: number, bytes: number): OperationBuilder<void> => (_core, parts) => ({
+  phases: [splitCount(bytes / 64, parts).map(([l0, l1]): KernelCall => ["copy_bytes", [dst + l0 * 64, src + l0 * 64, (l1 - l0) * 64]])],
+  costNs: bytes,
+  finish: () => undefined,
+  release: () => undefined,
+});
+for (const bytes of [x.byteLength, 64 * 2 ** 20]) {
+  const [src, dst] = [core.malloc(bytes), core.malloc(bytes)];
+  core.exports.fill_bytes(src, 1, bytes);
+  compare(`memory copy, ${(bytes / 2 ** 20).toFixed(1)} MiB`, () => copyOp(src, dst, bytes), pools);
+  core.free(src);
+  core.free(dst);
+}
 for (const pool of pools) pool.close();
