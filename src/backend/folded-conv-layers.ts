@@ -69,8 +69,14 @@ class ConvFolding {
     return this.layer as unknown as ConvFields;
   }
 
+  /** The layer's call: the folded path where it applies, else `standard` (the standard layer's call). */
+  run(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs, batchNorm: FoldableBatchNorm | undefined, standard: () => tf.Tensor | tf.Tensor[]): tf.Tensor | tf.Tensor[] {
+    const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
+    return !Array.isArray(x) && this.applies(x, kwargs, batchNorm) ? this.call(x, batchNorm) : standard();
+  }
+
   /** Whether this call can take the folded path. */
-  applies(x: tf.Tensor, kwargs: Kwargs, batchNorm: FoldableBatchNorm | undefined): batchNorm is FoldableBatchNorm {
+  private applies(x: tf.Tensor, kwargs: Kwargs, batchNorm: FoldableBatchNorm | undefined): batchNorm is FoldableBatchNorm {
     const f = this.fields;
     return batchNorm !== undefined && kwargs.training !== true && !tf.engine().isTapeOn() && tf.getBackend() === BACKEND_NAME
       && x.rank === 4 && x.dtype === "float32" && f.dataFormat === "channelsLast" && f.activation.getClassName() === "linear"
@@ -78,7 +84,7 @@ class ConvFolding {
   }
 
   /** The convolution with the batch norm folded in, through its activation; marked for it. */
-  call(x: tf.Tensor, batchNorm: FoldableBatchNorm): tf.Tensor {
+  private call(x: tf.Tensor, batchNorm: FoldableBatchNorm): tf.Tensor {
     const f = this.fields;
     const { filter, bias } = this.weights(batchNorm);
     const common = {
@@ -128,9 +134,7 @@ export class PocketflowConv2D extends StandardConv2D {
   private readonly folding = new ConvFolding(this, false);
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
-    if (Array.isArray(x) || !this.folding.applies(x, kwargs, this.foldedBatchNorm)) return super.call(inputs, kwargs);
-    return this.folding.call(x, this.foldedBatchNorm);
+    return this.folding.run(inputs, kwargs, this.foldedBatchNorm, () => super.call(inputs, kwargs));
   }
 
   override dispose(): DisposeResult {
@@ -145,9 +149,7 @@ export class PocketflowDepthwiseConv2D extends StandardDepthwiseConv2D {
   private readonly folding = new ConvFolding(this, true);
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
-    const x = Array.isArray(inputs) && inputs.length === 1 ? inputs[0] : inputs;
-    if (Array.isArray(x) || !this.folding.applies(x, kwargs, this.foldedBatchNorm)) return super.call(inputs, kwargs);
-    return this.folding.call(x, this.foldedBatchNorm);
+    return this.folding.run(inputs, kwargs, this.foldedBatchNorm, () => super.call(inputs, kwargs));
   }
 
   override dispose(): DisposeResult {
