@@ -3,7 +3,7 @@
 // written, unpacked) chunk by chunk in its own scratch, so a chunk stays in that core's cache
 // and the threads meet at one barrier per convolution instead of one per chunk and phase. The filter is packed once beforehand (packedB).
 import { col2im_f32_nhwc, im2col_f32_nhwc } from "./im2col";
-import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows, gemmRowsF32, hasEpilogue } from "./gemm";
+import { gemm_f32_pack_a, gemm_f32_pack_b, gemm_f32_packed, gemm_f32_rows_epilogue } from "./gemm";
 
 /**
  * out rows of images [n0, n1) (+)= im2col(x) · W, chunkImages images at a time, then
@@ -21,13 +21,12 @@ export function conv2d_forward_images_f32(
   const pixels = OH * OW;
   const imageBytes = <usize>H * <usize>W * <usize>C * 4;
   const outImageBytes = <usize>pixels * <usize>n * 4;
-  const epilogue = hasEpilogue(bias, lo, hi);
   for (let i0 = n0; i0 < n1; i0 += chunkImages) {
     const rows = (min(n1, i0 + chunkImages) - i0) * pixels;
     const image = x + <usize>i0 * imageBytes;
     const y = out + <usize>i0 * outImageBytes;
     im2col_f32_nhwc(image, H, W, C, kh, kw, sh, sw, dh, dw, padTop, padLeft, OH, OW, 0, rows, cols);
-    gemmRowsF32(cols, k, packedB, y, n, rows, n, k, accumulate != 0, epilogue, bias, lo, hi);
+    gemm_f32_rows_epilogue(cols, k, packedB, y, n, rows, n, k, accumulate != 0, bias, lo, hi);
   }
 }
 

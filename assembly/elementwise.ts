@@ -248,9 +248,9 @@ class Relu {
 }
 class Relu6 {
   // @ts-ignore: decorator
-  @inline v(x: v128, alpha: v128): v128 { return f32x4.pmin(f32x4.pmax(x, f32x4.splat(0)), f32x4.splat(6)); }
+  @inline v(x: v128, alpha: v128): v128 { return clipF32x4(x, f32x4.splat(0), f32x4.splat(6)); }
   // @ts-ignore: decorator
-  @inline s(x: f32, alpha: f32): f32 { const y: f32 = x < 0 ? 0 : x; return <f32>6 < y ? <f32>6 : y; }
+  @inline s(x: f32, alpha: f32): f32 { return clipF32(x, 0, 6); }
 }
 class Neg {
   // @ts-ignore: decorator
@@ -311,6 +311,25 @@ export function ew_relu_grad_f32(dy: usize, x: usize, out: usize, start: i32, en
 }
 
 /**
+ * min(max(v, lo), hi) as the pseudo min/max instructions compute it: v < lo gives lo, hi < v
+ * gives hi, anything else (NaN, -0 with lo = 0) stays v; one maxps and one minps on x86. The
+ * clamp of ClipByValue, and of a relu (lo 0) or relu6 (lo 0, hi 6) fused into another kernel.
+ */
+// @ts-ignore: decorator
+@inline
+export function clipF32x4(v: v128, lo: v128, hi: v128): v128 {
+  return f32x4.pmin(f32x4.pmax(v, lo), hi);
+}
+
+/** clipF32x4 of one value. */
+// @ts-ignore: decorator
+@inline
+export function clipF32(v: f32, lo: f32, hi: f32): f32 {
+  const low = v < lo ? lo : v;
+  return hi < low ? hi : low;
+}
+
+/**
  * out[i] = min(max(x[i], lo), hi) for i in [start, end), as tfjs's ClipByValue computes it:
  * x > hi gives hi, x < lo gives lo, anything else (NaN, -0 with lo = 0) stays x. The pseudo
  * min/max instructions are exactly those comparisons.
@@ -325,17 +344,16 @@ export function ew_clip_f32(x: usize, lo: f32, hi: f32, out: usize, start: i32, 
   let i = 0;
   for (; i + 8 <= n; i += 8) {
     const o = <usize>i << 2;
-    v128.store(out + o, f32x4.pmin(f32x4.pmax(v128.load(x + o), vlo), vhi));
-    v128.store(out + o, f32x4.pmin(f32x4.pmax(v128.load(x + o, 16), vlo), vhi), 16);
+    v128.store(out + o, clipF32x4(v128.load(x + o), vlo, vhi));
+    v128.store(out + o, clipF32x4(v128.load(x + o, 16), vlo, vhi), 16);
   }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
-    v128.store(out + o, f32x4.pmin(f32x4.pmax(v128.load(x + o), vlo), vhi));
+    v128.store(out + o, clipF32x4(v128.load(x + o), vlo, vhi));
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const v = load<f32>(x + o);
-    store<f32>(out + o, v > hi ? hi : v < lo ? lo : v);
+    store<f32>(out + o, clipF32(load<f32>(x + o), lo, hi));
   }
 }
 

@@ -10,6 +10,7 @@
 // The 8-bit path packs values as int16 (zero point subtracted) in k-pairs, so that one
 // i32x4.dot_i16x8_s (pmaddwd) does 8 multiply-adds: A pairs are splatted with
 // v128.load32_splat, B holds [b(k,j), b(k+1,j)] for 4 columns per vector.
+import { clipF32, clipF32x4 } from "./elementwise";
 
 export const GEMM_TILE_ROWS: i32 = 4;
 export const GEMM_PANEL_COLS: i32 = 8;
@@ -504,13 +505,12 @@ function epilogueRows(c: usize, ldc: i32, r0: i32, r1: i32, n: i32, bias: usize,
     for (; j + 4 <= n; j += 4) {
       const p = row + (<usize>j << 2);
       const v = bias != 0 ? f32x4.add(v128.load(p), v128.load(bias + (<usize>j << 2))) : v128.load(p);
-      v128.store(p, f32x4.pmin(f32x4.pmax(v, vlo), vhi));
+      v128.store(p, clipF32x4(v, vlo, vhi));
     }
     for (; j < n; j++) {
       const p = row + (<usize>j << 2);
       const v = bias != 0 ? load<f32>(p) + load<f32>(bias + (<usize>j << 2)) : load<f32>(p);
-      const low = v < lo ? lo : v;
-      store<f32>(p, hi < low ? hi : low);
+      store<f32>(p, clipF32(v, lo, hi));
     }
   }
 }
@@ -520,17 +520,7 @@ function epilogueRows(c: usize, ldc: i32, r0: i32, r1: i32, n: i32, bias: usize,
  * last tile read row 0 again and are not stored.
  */
 export function gemm_f32_rows(a: usize, lda: i32, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool): void {
-  gemmRowsF32(a, lda, pb, c, ldc, m, n, k, accumulate, false, 0, 0, 0);
-}
-
-/**
- * gemm_f32_rows, then C = clip(C + bias, lo, hi) (bias per column, pointer 0: none), each block of
- * rows as soon as its last depth block is done: a convolution's epilogue without another pass.
- */
-export function gemm_f32_rows_epilogue(
-  a: usize, lda: i32, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool, bias: usize, lo: f32, hi: f32,
-): void {
-  gemmRowsF32(a, lda, pb, c, ldc, m, n, k, accumulate, hasEpilogue(bias, lo, hi), bias, lo, hi);
+  gemm_f32_rows_epilogue(a, lda, pb, c, ldc, m, n, k, accumulate, 0, -Infinity, Infinity);
 }
 
 /** Whether clip(C + bias, lo, hi) changes anything: a bias, or a finite bound. */
@@ -538,10 +528,15 @@ export function hasEpilogue(bias: usize, lo: f32, hi: f32): bool {
   return bias != 0 || lo > -Infinity || hi < Infinity;
 }
 
-export function gemmRowsF32(
-  a: usize, lda: i32, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool,
-  epilogue: bool, bias: usize, lo: f32, hi: f32,
+/**
+ * gemm_f32_rows, then C = clip(C + bias, lo, hi) (bias per column, pointer 0: none), each block of
+ * rows as soon as its last depth block is done: a convolution's epilogue without another pass.
+ * With no bias and infinite bounds, gemm_f32_rows itself.
+ */
+export function gemm_f32_rows_epilogue(
+  a: usize, lda: i32, pb: usize, c: usize, ldc: i32, m: i32, n: i32, k: i32, accumulate: bool, bias: usize, lo: f32, hi: f32,
 ): void {
+  const epilogue = hasEpilogue(bias, lo, hi);
   const panels = (n + 7) >> 3;
   const tiles = (m + 3) >> 2;
   const kcMax = blockDepth(k);
@@ -578,7 +573,6 @@ export function gemmRowsF32(
 }
 
 // ------------------------------------------------------------------ fp32, Aᵀ and B read in place
-
 
 /**
  * C[M×N] (+)= Aᵀ · B with A stored K×M (row stride lda) and B stored K×N (row stride ldb), both

@@ -5,6 +5,7 @@
 // the channels. With C >= 4 and C not a multiple of 4, the last vector covers the channels
 // [C-4, C) and overlaps the previous one: writes of the forward kernels are idempotent there,
 // and the scattering max gradient masks off the lanes done already. C < 4 runs scalar.
+import { clipF32, clipF32x4 } from "./elementwise";
 
 /** Bytes of the last vector's lanes that a full 4-channel block has not covered: all ones there. */
 // @ts-ignore: decorator
@@ -314,13 +315,12 @@ export function batch_norm_f32(
       const p = <usize>k << 2;
       const centred = f32x4.sub(v128.load(x + base + p), v128.load(mean + p));
       const y = f32x4.add(f32x4.mul(centred, v128.load(factor + p)), v128.load(offset + p));
-      v128.store(out + base + p, f32x4.pmin(f32x4.pmax(y, vlo), vhi));
+      v128.store(out + base + p, clipF32x4(y, vlo, vhi));
     }
     for (; k < len; k++) {
       const p = <usize>k << 2;
       const y = (load<f32>(x + base + p) - load<f32>(mean + p)) * load<f32>(factor + p) + load<f32>(offset + p);
-      const low = y < lo ? lo : y;
-      store<f32>(out + base + p, hi < low ? hi : low);
+      store<f32>(out + base + p, clipF32(y, lo, hi));
     }
     i += len;
   }

@@ -14,6 +14,7 @@
 // The 36 transformed matrices ("ξ" = 6·row + column of the 6×6 transform) lie one after another.
 // Each 2-D transform runs as two passes of the 1-D one, rows then columns, through the ξ slots
 // themselves: 36 vectors do not fit in registers.
+import { clipF32x4 } from "./elementwise";
 import { gemm_f32_at_b, gemm_f32_rows, hasEpilogue } from "./gemm";
 
 /** Transform points per side, output pixels per tile side, and transformed matrices. */
@@ -154,12 +155,6 @@ function pixelOrZero(image: usize, y: i32, x: i32, H: i32, W: i32, C: i32, c: i3
   return v128.load(image + ((<usize>(y * W + x) * <usize>C + <usize>c) << 2));
 }
 
-/**
- * V[ξ] rows 0..count-1 = (Bᵀ d B)[ξ] of the tiles tile0..tile0+count-1 of x (NHWC [·, H, W, C]):
- * tile t is image t / (tilesH·tilesW), output rows 4ty..4ty+3 and columns 4tx..4tx+3, over the
- * 6×6 input patch at (4ty - padTop, 4tx - padLeft); pixels outside the image are 0. Each V[ξ] is
- * a count × C row-major matrix; they follow each other in `out`, winogradMatrixBytes apart.
- */
 /** Where touchPatches' loads go (a load whose value is kept is not dropped). */
 let touchSink = f32x4.splat(0);
 
@@ -185,6 +180,12 @@ function touchPatches(x: usize, H: i32, row: usize, perImage: i32, tilesW: i32, 
   touchSink = sink;
 }
 
+/**
+ * V[ξ] rows 0..count-1 = (Bᵀ d B)[ξ] of the tiles tile0..tile0+count-1 of x (NHWC [·, H, W, C]):
+ * tile t is image t / (tilesH·tilesW), output rows 4ty..4ty+3 and columns 4tx..4tx+3, over the
+ * 6×6 input patch at (4ty - padTop, 4tx - padLeft); pixels outside the image are 0. Each V[ξ] is
+ * a count × C row-major matrix; they follow each other in `out`, winogradMatrixBytes apart.
+ */
 export function winograd_input_f32(x: usize, H: i32, W: i32, C: i32, padTop: i32, padLeft: i32, tilesH: i32, tilesW: i32, tile0: i32, count: i32, out: usize): void {
   const perImage = tilesH * tilesW;
   const xiBytes = winogradMatrixBytes(count, C);
@@ -244,7 +245,7 @@ class Unchanged {
 /** clip(v + bias, lo, hi): a bias and relu/relu6. */
 class BiasClip {
   // @ts-ignore: decorator
-  @inline apply(v: v128, bias: v128, lo: v128, hi: v128): v128 { return f32x4.pmin(f32x4.pmax(f32x4.add(v, bias), lo), hi); }
+  @inline apply(v: v128, bias: v128, lo: v128, hi: v128): v128 { return clipF32x4(f32x4.add(v, bias), lo, hi); }
 }
 
 /**
