@@ -16,6 +16,7 @@
 import { checkInteger, fail } from "./check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels, type KernelCore } from "./core.js";
+import { activationClip } from "./batchnorm.js";
 import { BINARY_CODES } from "./elementwise.js";
 import { packedABytes, packedBBytes, splitCount } from "./gemm.js";
 import { checkGeometry } from "./im2col.js";
@@ -117,12 +118,8 @@ const multiplyCalls = (pa: number, pb: number, c: number, m: number, n: number, 
     ([t0, t1]) => ["gemm_f32_packed", [pa, pb, c, n, m, n, k, t0, t1, accumulate ? 1 : 0]] as const,
   );
 
-/** C[rows×n] (+)= A · packed B with A's rows (stride k) read in place, split by rows. */
-const rowsCalls = (a: number, k: number, pb: number, c: number, n: number, rows: number, accumulate: boolean, parts: number): KernelCall[] =>
-  splitCount(rows, parts).map(([r0, r1]) => ["gemm_f32_rows", [a + r0 * k * F32, k, pb, c + r0 * n * F32, n, r1 - r0, n, k, accumulate ? 1 : 0]] as const);
-
 /** C[rows×n] = clip(A · packed B + bias, lo, hi), A's rows (stride k) read in place, split by rows. */
-const rowsEpilogueCalls = (a: number, k: number, pb: number, c: number, n: number, rows: number, epilogue: StoreEpilogueArgs, parts: number): KernelCall[] =>
+const rowsCalls = (a: number, k: number, pb: number, c: number, n: number, rows: number, epilogue: StoreEpilogueArgs, parts: number): KernelCall[] =>
   splitCount(rows, parts).map(([r0, r1]) => ["gemm_f32_rows_epilogue", [a + r0 * k * F32, k, pb, c + r0 * n * F32, n, r1 - r0, n, k, 0, ...epilogue]] as const);
 
 /** im2col of images starting at `image` (pointer to its first pixel) into `cols`, split by rows. */
@@ -230,18 +227,11 @@ export function applyEpilogue(src: Float32Array, dst: Float32Array, channels: nu
   }
 }
 
-/** The activations that are a clip to [lo, hi], which the SIMD clip kernel applies (as the Relu kernels: NaN stays NaN). */
-const CLIP_ACTIVATIONS: Partial<Record<Activation, [number, number]>> = { relu: [0, Infinity], relu6: [0, 6] };
-
 /** Result of an op whose output is empty or whose sums are all empty (no rows or no taps). */
 function trivialOp(target: Float32Array, finish: (t: Float32Array) => void): KernelOperation<Float32Array> {
   return { phases: [], costNs: 0, finish: () => (finish(target), target), release: () => undefined };
 }
 
-/**
- * Forward convolution Y = activation(im2col(X) · W + bias): x NHWC [batch, inH, inW, cin],
- * w HWIO [kh, kw, cin, outChannels], result NHWC [batch, outH, outW, outChannels].
- */
 /** Floats of the filter prepared for the forward convolution (prepareForwardFilter). */
 export function forwardFilterLength(g: ConvGeometry, outChannels: number): number {
   const [k, n] = [g.patchSize, outChannels];
@@ -264,6 +254,10 @@ export function prepareForwardFilter(core: KernelCore, w: Float32Array, g: ConvG
   else callKernel(core, ["gemm_f32_pack_b", [pw, n, g.patchSize, n, 0, pout, 0, Math.ceil(n / PANEL_COLS)]]);
 }
 
+/**
+ * Forward convolution Y = activation(im2col(X) · W + bias): x NHWC [batch, inH, inW, cin],
+ * w HWIO [kh, kw, cin, outChannels], result NHWC [batch, outH, outW, outChannels].
+ */
 export function conv2dForwardOp(
   x: Float32Array, w: Float32Array, g: ConvGeometry, outChannels: number, epilogue: Epilogue = {},
   out?: Float32Array, chunking: ConvChunking = {}, prepared?: Float32Array,
@@ -288,12 +282,13 @@ export function conv2dForwardOp(
     // the filter packed here, unless the caller prepared it (then each packing phase is empty)
     const packedB = prepared !== undefined ? staging.input(prepared) : winograd ? 0 : staging.scratch(packedBBytes(k, n));
     const packB = (): KernelCall[] => (prepared !== undefined ? [] : packBCalls(pw, n, k, n, 0, packedB, parts));
-    // the bias, and relu or relu6, are applied as Y is stored; the rarer activations in finish, in JS
+    // the bias, and relu or relu6 (a clip), are applied as Y is stored; the rarer activations in finish, in JS
     const bias = perChannel(epilogue.bias, n);
     const activation = { ...epilogue, bias: undefined };
-    const clip = CLIP_ACTIVATIONS[activation.activation ?? "linear"];
-    const store: StoreEpilogueArgs = bias || clip ? [bias ? staging.input(bias) : 0, ...(clip ?? [-Infinity, Infinity])] : NO_STORE_EPILOGUE;
-    const jsActivation = !clip && (activation.activation ?? "linear") !== "linear";
+    const kind = activation.activation ?? "linear";
+    const clips = kind === "relu" || kind === "relu6";
+    const store: StoreEpilogueArgs = [bias ? staging.input(bias) : 0, ...activationClip(clips ? kind : undefined)];
+    const jsActivation = !clips && kind !== "linear";
     const perThread = (split: ThreadImages): KernelCall[][] => [
       packB(),
       // one call per thread over its own images, each with its own chunk scratch
@@ -305,7 +300,7 @@ export function conv2dForwardOp(
     // x's rows are the matrix: the GEMM reads them in place, split by rows (no packing, no chunks)
     const inPlace = (): KernelCall[][] => [
       packB(),
-      rowsEpilogueCalls(px, k, packedB, pout, n, g.rows, store, parts),
+      rowsCalls(px, k, packedB, pout, n, g.rows, store, parts),
     ];
     // im2col's rows are the matrix: the GEMM reads them where im2col wrote them, unpacked
     const chunked = (): KernelCall[][] => {
@@ -318,7 +313,7 @@ export function conv2dForwardOp(
         const rows = (n1 - n0) * pixels;
         const first = i === 0 ? packB() : [];
         phases.push([...im2colCalls(g, px + n0 * imageBytes, rows, cols, parts), ...first]);
-        phases.push(rowsEpilogueCalls(cols, k, packedB, pout + n0 * pixels * n * F32, n, rows, store, parts));
+        phases.push(rowsCalls(cols, k, packedB, pout + n0 * pixels * n * F32, n, rows, store, parts));
       });
       return phases;
     };
@@ -431,7 +426,7 @@ export function conv2dBackpropInputOp(
     // dY's rows times Wᵀ are dX's rows: read in place, split by rows (no packing, no chunks)
     const inPlace = (): KernelCall[][] => [
       packBCalls(pw, k, k, n, 1, packedB, parts),
-      rowsCalls(pdy, k, packedB, pout, n, g.rows, false, parts),
+      rowsCalls(pdy, k, packedB, pout, n, g.rows, NO_STORE_EPILOGUE, parts),
     ];
     const chunked = (): KernelCall[][] => {
       const chunks = imageChunks(g, parts, chunking);
