@@ -3,7 +3,7 @@
 // (tf.moments over every axis but the last, then tf.batchNorm), which costs a dozen element-wise
 // kernels forward and their gradients backward.
 import * as tf from "@tensorflow/tfjs-core";
-import type { FusedActivation } from "../kernels/batchnorm.js";
+import { checkActivation, type FusedActivation } from "../kernels/batchnorm.js";
 import { BACKEND_NAME } from "./backend.js";
 import { BATCH_NORM_TRAINING } from "./kernels/PocketflowBatchNormTraining.js";
 
@@ -39,8 +39,7 @@ function checkInputs(x: tf.Tensor, options: FusedBatchNormTrainingOptions): numb
     }
   }
   if (!(options.varianceEpsilon >= 0)) throw new RangeError(`${where}: varianceEpsilon must be >= 0, but got ${options.varianceEpsilon}`);
-  const activation: unknown = options.activation;
-  if (activation !== undefined && activation !== "relu" && activation !== "relu6") throw new RangeError(`${where}: activation must be 'relu', 'relu6' or absent, but got '${String(activation)}'`);
+  checkActivation(where, options.activation);
   return channels;
 }
 

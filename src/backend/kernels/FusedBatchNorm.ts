@@ -38,26 +38,36 @@ export interface BatchNormActivationAttrs extends FusedBatchNormAttrs {
   activation?: FusedActivation;
 }
 
+/**
+ * y = the batch-norm map of x through `activation` (if any), with per-channel parameters: each
+ * of C values, or one value repeated (the callers have checked the shapes and dtypes).
+ */
+function normalize(
+  backend: PocketflowBackend, kernel: string, x: TensorInfo, channels: number, tensors: { mean: TensorInfo; variance: TensorInfo; offset?: TensorInfo; scale?: TensorInfo },
+  varianceEpsilon: number, activation?: FusedActivation,
+): TensorInfo {
+  const values = (t: TensorInfo | undefined): Float32Array | undefined => {
+    if (!t) return undefined;
+    const v = float32Values(backend, t, kernel);
+    return v.length === channels ? v : new Float32Array(channels).fill(v[0]);
+  };
+  const params: BatchNormParams = {
+    mean: values(tensors.mean)!, variance: values(tensors.variance)!, offset: values(tensors.offset), scale: values(tensors.scale), varianceEpsilon,
+  };
+  const out = outputArray(backend, util.sizeFromShape(x.shape));
+  const y = runKernelOp(batchNormOp(float32Values(backend, x, kernel), channels, cachedFactors(backend, channels, params), out, activation));
+  return makeTensor(backend, x.shape, y);
+}
+
 export function fusedBatchNorm(args: KernelArgs<FusedBatchNormInputs, FusedBatchNormAttrs>): TensorInfo {
   const { inputs, backend, attrs } = args;
   const { x, mean, variance, offset, scale } = inputs as Record<string, TensorInfo | undefined>;
   if (!x || !mean || !variance) return onCpu(FusedBatchNorm, args);
   const channels = x.shape.length > 0 ? x.shape[x.shape.length - 1] : 1;
-  const size = util.sizeFromShape(x.shape);
   const params = [mean, variance, offset, scale];
   const perChannel = params.every((p) => p == null || (p.shape.length === mean.shape.length && [1, channels].includes(util.sizeFromShape(p.shape))));
-  if (!allFloat32(x, ...params) || !perChannel || size === 0 || channels === 0) return onCpu(FusedBatchNorm, args);
-  const values = (t: TensorInfo | undefined): Float32Array | undefined => {
-    if (!t) return undefined;
-    const v = float32Values(backend, t, FusedBatchNorm);
-    return v.length === channels ? v : new Float32Array(channels).fill(v[0]);
-  };
-  const perChannelParams: BatchNormParams = {
-    mean: values(mean)!, variance: values(variance)!, offset: values(offset), scale: values(scale),
-    varianceEpsilon: attrs.varianceEpsilon ?? 0.001,
-  };
-  const y = runKernelOp(batchNormOp(float32Values(backend, x, FusedBatchNorm), channels, cachedFactors(backend, channels, perChannelParams), outputArray(backend, size)));
-  return makeTensor(backend, x.shape, y);
+  if (!allFloat32(x, ...params) || !perChannel || util.sizeFromShape(x.shape) === 0 || channels === 0) return onCpu(FusedBatchNorm, args);
+  return normalize(backend, FusedBatchNorm, x, channels, { mean, variance, offset, scale }, attrs.varianceEpsilon ?? 0.001);
 }
 
 /** PocketflowBatchNormActivation: the batch-norm map and its activation in one pass; float32 per-channel parameters only. */
@@ -67,16 +77,10 @@ function batchNormActivation(args: KernelArgs<FusedBatchNormInputs, BatchNormAct
   const channels = x && x.shape.length > 0 ? x.shape[x.shape.length - 1] : 0;
   const params = [mean, variance, offset, scale];
   const perChannel = params.every((p, i) => (p == null ? i >= 2 : p.shape.length === 1 && p.shape[0] === channels));
-  if (!x || !perChannel || !allFloat32(x, ...params) || channels === 0) {
+  if (!x || !mean || !variance || !perChannel || !allFloat32(x, ...params) || channels === 0) {
     throw new Error(`${BATCH_NORM_ACTIVATION}: needs a float32 x [..., C] and float32 mean, variance (and offset, scale if given) of shape [C]`);
   }
-  const values = (t: TensorInfo | undefined): Float32Array | undefined => (t ? float32Values(backend, t, BATCH_NORM_ACTIVATION) : undefined);
-  const perChannelParams: BatchNormParams = {
-    mean: values(mean)!, variance: values(variance)!, offset: values(offset), scale: values(scale), varianceEpsilon: attrs.varianceEpsilon ?? 0.001,
-  };
-  const size = util.sizeFromShape(x.shape);
-  const y = runKernelOp(batchNormOp(values(x)!, channels, cachedFactors(backend, channels, perChannelParams), outputArray(backend, size), attrs.activation));
-  return makeTensor(backend, x.shape, y);
+  return normalize(backend, BATCH_NORM_ACTIVATION, x, channels, { mean, variance, offset, scale }, attrs.varianceEpsilon ?? 0.001, attrs.activation);
 }
 
 export const fusedBatchNormConfig: KernelConfig = {
