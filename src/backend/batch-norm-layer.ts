@@ -14,7 +14,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import "@tensorflow/tfjs-layers";
 import { BACKEND_NAME } from "./backend.js";
 import type { FusedActivation } from "../kernels/batchnorm.js";
-import { fusedActivationAttr, fusedBatchNormTraining } from "./batch-norm-training.js";
+import { fusedBatchNormTraining } from "./batch-norm-training.js";
 import { isFoldedOutput, type FoldableBatchNorm } from "./folded-conv-layers.js";
 import { markActivated } from "./fused-activation.js";
 import { BATCH_NORM_ACTIVATION } from "./kernels/FusedBatchNorm.js";
@@ -110,7 +110,7 @@ export class PocketflowBatchNormalization extends Standard implements FoldableBa
   private inferenceCall(x: tf.Tensor, activation: FusedActivation): tf.Tensor {
     const { gamma, beta, mean, variance, epsilon } = this.inferenceParameters();
     const inputs = { x, mean, variance, ...(beta ? { offset: beta } : {}), ...(gamma ? { scale: gamma } : {}) };
-    const y = tf.engine().runKernel(BATCH_NORM_ACTIVATION, inputs, { varianceEpsilon: epsilon, ...fusedActivationAttr(activation) }) as tf.Tensor;
+    const y = tf.engine().runKernel(BATCH_NORM_ACTIVATION, inputs, { varianceEpsilon: epsilon, activation }) as tf.Tensor;
     return markActivated(y, activation);
   }
 }

@@ -43,10 +43,6 @@ function checkInputs(x: tf.Tensor, options: FusedBatchNormTrainingOptions): numb
   return channels;
 }
 
-/** The kernels' activation attribute: absent when there is none, so the attrs stay tfjs's NamedAttrMap. */
-export const fusedActivationAttr = (activation: FusedActivation | undefined): { activation?: FusedActivation } =>
-  (activation === undefined ? {} : { activation });
-
 /**
  * Normalizes x over every axis but the last with the batch's statistics:
  * y = gamma·(x - mean)/sqrt(variance + epsilon) + beta, then the activation if any.
@@ -60,7 +56,9 @@ export function fusedBatchNormTraining(x: tf.Tensor, options: FusedBatchNormTrai
   const gamma = options.gamma ?? tf.ones([channels]);
   const beta = options.beta ?? tf.zeros([channels]);
   try {
-    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x, gamma, beta }, { ...fusedActivationAttr(options.activation), varianceEpsilon: options.varianceEpsilon }) as tf.Tensor[];
+    // the activation attribute is left out when there is none: tfjs's attrs hold no undefined
+    const attrs = { varianceEpsilon: options.varianceEpsilon, ...(options.activation === undefined ? {} : { activation: options.activation }) };
+    const [y, mean, variance] = tf.engine().runKernel(BATCH_NORM_TRAINING, { x, gamma, beta }, attrs) as tf.Tensor[];
     return { y, mean: mean as tf.Tensor1D, variance: variance as tf.Tensor1D };
   } finally {
     if (gamma !== options.gamma) gamma.dispose();

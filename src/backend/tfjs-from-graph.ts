@@ -52,7 +52,6 @@ function irNameOf(variable: tfl.LayerVariable): string {
   return IR_WEIGHT_NAME[short] ?? short;
 }
 
-/** A tfjs layer doing what the node does (the caller handles input nodes). */
 /**
  * The node that alone reads each node's output, for nodes that are no model output: where a
  * convolution is read by a batch norm alone, the convolution folds it in at inference
@@ -84,6 +83,7 @@ function fusionOf(node: GraphNode, reader: GraphNode | undefined, fused: boolean
   return { foldsBatchNorm: isConv && reader.op === "batchNorm", activation };
 }
 
+/** A tfjs layer doing what the node does (the caller handles input nodes). */
 function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: boolean, fusion: Fusion): Layer {
   const name = node.id;
   // Weights are overwritten from the IR right after building, so skip random initialization.
@@ -106,8 +106,7 @@ function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: bo
     }
     case "dense":
       return tfl.layers.dense({ name, units: node.units, useBias: node.useBias, activation: "linear", ...init });
-    case "batchNorm":
-    {
+    case "batchNorm": {
       const args = {
         name, axis: -1, epsilon: node.epsilon, momentum: batchNormMomentum, scale: node.weights.gamma !== undefined, center: node.weights.beta !== undefined,
       };
