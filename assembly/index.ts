@@ -15,6 +15,7 @@ export * from "./depthwise";
 export * from "./pooling";
 export * from "./elementwise";
 export * from "./batchnorm";
+export * from "./batchnorm-inference";
 export * from "./optimizers";
 export * from "./conv2d";
 export * from "./winograd";

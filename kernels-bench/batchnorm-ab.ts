@@ -10,11 +10,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { setBackendThreads } from "../src/backend/executor.js";
 import { registerPocketflowBackend } from "../src/backend/register.js";
-import { buildTfjsModel } from "../src/backend/tfjs-from-graph.js";
+import { buildTfjsModel } from "../src/tfjs/tfjs-from-graph.js";
 import type { Batch } from "../src/data/batches.js";
 import { createNet } from "../src/nets/zoo.js";
 import { modelForward } from "../src/train/evaluate.js";
-import { Optimizer } from "../src/train/optimizers.js";
+import { TrainingOptimizer } from "../src/train/optimizers.js";
 import { applyGradients, computeGradients, modelParameters } from "../src/train/trainer.js";
 import { timeInterleaved } from "./harness.js";
 
@@ -41,7 +41,7 @@ function parseArgs(argv: string[]): Options {
 /** A training step of a fresh ResNet-20 (seeded weights) over one fixed batch. */
 function stepper(fusedBatchNorm: boolean, batch: Batch, imageShape: number[]): { step: () => number; model: tfl.LayersModel } {
   const model = buildTfjsModel(createNet("resnet20"), { withoutSoftmax: true, batchNormMomentum: 0.9, fusedBatchNorm });
-  const run = { forward: modelForward(model), teacher: undefined, parameters: modelParameters(model), optimizer: new Optimizer({ kind: "sgd", momentum: 0.9 }), options: { epochs: 1, batchSize: batch.size } };
+  const run = { forward: modelForward(model), teacher: undefined, parameters: modelParameters(model), optimizer: new TrainingOptimizer({ kind: "sgd", momentum: 0.9 }), options: { epochs: 1, batchSize: batch.size } };
   let globalStep = 0;
   const step = (): number => {
     const { loss, gradients } = computeGradients(run, batch, imageShape);

@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gram, lasso, lassoForNonZeros, type GramSystem } from "../src/kernels/lasso.js";
 import { lassoRef } from "../src/kernels/reference.js";
-import { seededRandom } from "../src/kernels/random.js";
+import { seededRandom } from "../src/util/random.js";
 import { entry, perSecond, time, type BenchEntry, type BenchOptions } from "./harness.js";
 
 const SAMPLES = 4096;

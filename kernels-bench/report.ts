@@ -2,7 +2,7 @@
 // README quotes, so the README's numbers are copied from a run, never typed by hand.
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { findPackageFile } from "../src/kernels/package-files.js";
+import { findPackageFile } from "../src/util/package-files.js";
 import type { BenchEntry } from "./harness.js";
 
 interface Results {

@@ -7,11 +7,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import { addKernelTimes, type KernelTimes } from "./harness.js";
 import { setBackendThreads } from "../src/backend/executor.js";
 import { registerPocketflowBackend } from "../src/backend/register.js";
-import { buildTfjsModel } from "../src/backend/tfjs-from-graph.js";
+import { buildTfjsModel } from "../src/tfjs/tfjs-from-graph.js";
 import type { Batch } from "../src/data/batches.js";
 import { createNet } from "../src/nets/zoo.js";
 import { modelForward } from "../src/train/evaluate.js";
-import { Optimizer } from "../src/train/optimizers.js";
+import { TrainingOptimizer } from "../src/train/optimizers.js";
 import { applyGradients, computeGradients, modelParameters } from "../src/train/trainer.js";
 
 const IMAGE_SHAPE = [28, 28, 1];
@@ -33,7 +33,7 @@ export function fixedBatch(size: number): Batch {
 /** One training step of a fresh seeded ResNet-20 over `batch`, as the trainer runs it; returns the loss. */
 export function resnetStepper(batch: Batch): { step: () => number; dispose: () => void } {
   const model = buildTfjsModel(createNet("resnet20", { inputShape: IMAGE_SHAPE, classes: 10 }), { withoutSoftmax: true, batchNormMomentum: 0.9 });
-  const run = { forward: modelForward(model), teacher: undefined, parameters: modelParameters(model), optimizer: new Optimizer({ kind: "sgd", momentum: 0.9 }), options: { epochs: 1, batchSize: batch.size } };
+  const run = { forward: modelForward(model), teacher: undefined, parameters: modelParameters(model), optimizer: new TrainingOptimizer({ kind: "sgd", momentum: 0.9 }), options: { epochs: 1, batchSize: batch.size } };
   let globalStep = 0;
   const step = (): number => {
     const { loss, gradients } = computeGradients(run, batch, IMAGE_SHAPE);

@@ -5,7 +5,7 @@ import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { kernels } from "../src/kernels/core.js";
-import { findPackageFile } from "../src/kernels/package-files.js";
+import { findPackageFile } from "../src/util/package-files.js";
 import { benchGemm } from "./gemm.js";
 import type { BenchEntry, BenchOptions } from "./harness.js";
 import { benchIm2col } from "./im2col.js";

@@ -11,7 +11,7 @@ import { conv2dBackpropFilterOp, conv2dBackpropInputOp, conv2dForwardOp } from "
 import { convGeometry } from "../src/kernels/conv-geometry.js";
 import { unaryOp } from "../src/kernels/elementwise.js";
 import type { KernelCall, OperationBuilder } from "../src/kernels/operation.js";
-import { splitCount } from "../src/kernels/gemm.js";
+import { splitCount } from "../src/util/ranges.js";
 import { SyncKernelPool } from "../src/kernels/sync-pool.js";
 
 /** A positive integer flag, or its default. */

@@ -6,7 +6,7 @@ import { setBackendThreads } from "../src/backend/executor.js";
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
-import { findPackageFile } from "../src/kernels/package-files.js";
+import { findPackageFile } from "../src/util/package-files.js";
 import type { BenchEntry } from "./harness.js";
 import { BENCH_MODELS, benchTrain, type BenchModelName, type MemoryCheck, type TrainBenchOptions, type TrainProfile } from "./train.js";
 

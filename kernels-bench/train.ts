@@ -21,8 +21,8 @@ import { availableParallelism } from "node:os";
 import { backendThreads, setBackendThreads } from "../src/backend/executor.js";
 import { BACKEND_NAME } from "../src/backend/backend.js";
 import { POCKETFLOW_KERNELS, registerPocketflowBackend } from "../src/backend/register.js";
-import { buildTfjsModel } from "../src/backend/tfjs-from-graph.js";
-import { findPackageFile } from "../src/kernels/package-files.js";
+import { buildTfjsModel } from "../src/tfjs/tfjs-from-graph.js";
+import { findPackageFile } from "../src/util/package-files.js";
 import { createNet, type CreateNetOptions, type NetName } from "../src/nets/zoo.js";
 import { addKernelTimes, entry, timeInterleaved, type BenchEntry, type BenchOptions } from "./harness.js";
 

@@ -8,7 +8,7 @@ export * from "./kernels/grouping.js";
 export * from "./kernels/quant-params.js";
 export * from "./kernels/quantize.js";
 export { roundHalfEven } from "./kernels/rounding.js";
-export { seededRandom } from "./kernels/random.js";
+export { seededRandom } from "./util/random.js";
 export * from "./kernels/mask.js";
 export * from "./kernels/kmeans.js";
 export * from "./kernels/lasso.js";
@@ -26,7 +26,7 @@ export { registerPocketflowBackend, POCKETFLOW_KERNELS } from "./backend/registe
 export { setBackendThreads, backendThreads } from "./backend/executor.js";
 export { setWinogradEnabled } from "./kernels/winograd.js";
 export { fusedBatchNormTraining, type FusedBatchNormTrainingOptions, type FusedBatchNormTrainingOutputs } from "./backend/batch-norm-training.js";
-export { PocketflowBatchNormalization, pocketflowBatchNormalization } from "./backend/batch-norm-layer.js";
+export { PocketflowBatchNormalization, pocketflowBatchNormalization } from "./tfjs/batch-norm-layer.js";
 export * from "./train/backend-select.js";
 
 // The trainer: optimizers, schedules, losses and distillation, checkpoints, evaluation, recipes.
@@ -66,8 +66,8 @@ export * from "./data/registry.js";
 export * from "./graph/ir.js";
 export * from "./graph/shapes.js";
 export * from "./graph/cost.js";
-export { graphFromTfjs } from "./backend/graph-from-tfjs.js";
-export { buildTfjsModel, copyWeightsToGraph, type BuildTfjsOptions } from "./backend/tfjs-from-graph.js";
+export { graphFromTfjs } from "./tfjs/graph-from-tfjs.js";
+export { buildTfjsModel, copyWeightsToGraph, type BuildTfjsOptions } from "./tfjs/tfjs-from-graph.js";
 export * from "./graph/coupling.js";
 export {
   saveModel, loadModel, newSidecar, appendHistory, SIDECAR_FORMAT_VERSION, PRODUCED_BY,

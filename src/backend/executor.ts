@@ -1,6 +1,6 @@
 // Where the backend's kernels run their operations: inline, or split over a SyncKernelPool
 // (tfjs kernels are synchronous, so the asynchronous KernelPool cannot serve them).
-import { checkInteger } from "../kernels/check.js";
+import { checkInteger } from "../util/check.js";
 import { kernels } from "../kernels/core.js";
 import { runInline, type OperationBuilder } from "../kernels/operation.js";
 import { SyncKernelPool } from "../kernels/sync-pool.js";

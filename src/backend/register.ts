@@ -11,18 +11,19 @@ import { DEPTHWISE_KERNELS } from "./kernels/depthwise-kernels.js";
 import { ELEMENTWISE_KERNELS } from "./kernels/elementwise-kernels.js";
 import { POOLING_KERNELS } from "./kernels/pooling-kernels.js";
 import { escapeInputs } from "./tensor-data.js";
+import { batchNormActivationConfig, fusedBatchNormConfig } from "./kernels/FusedBatchNorm.js";
 import { batchNormTrainingConfig } from "./kernels/PocketflowBatchNormTraining.js";
-import { batchNormTrainingGradientConfig } from "./kernels/PocketflowBatchNormTraining_grad.js";
+import { batchNormTrainingGradientConfig } from "./gradients/PocketflowBatchNormTrainingGradConfig.js";
 import { batchNormTrainingGradConfig } from "./kernels/PocketflowBatchNormTrainingGrad.js";
 import { adamConfig } from "./kernels/PocketflowAdam.js";
 import { movingAverageConfig } from "./kernels/PocketflowMovingAverage.js";
 import { reluGradConfig } from "./kernels/PocketflowReluGrad.js";
 import { sgdMomentumConfig } from "./kernels/PocketflowSgdMomentum.js";
-import { reluGradGradientConfig, reluGradientConfig } from "./kernels/Relu_grad.js";
+import { reluGradGradientConfig, reluGradientConfig } from "./gradients/ReluGradConfig.js";
 import { clipByValueConfig } from "./kernels/ClipByValue.js";
-import { clipGradGradientConfig, clipByValueGradientConfig } from "./kernels/ClipByValue_grad.js";
+import { clipGradGradientConfig, clipByValueGradientConfig } from "./gradients/ClipByValueGradConfig.js";
 import { clipGradConfig } from "./kernels/PocketflowClipGrad.js";
-import { relu6GradientConfig } from "./kernels/Relu6_grad.js";
+import { relu6GradientConfig } from "./gradients/Relu6GradConfig.js";
 
 /**
  * The kernels we replace, one file each under kernels/, named as the tfjs kernel, and our own
@@ -30,7 +31,7 @@ import { relu6GradientConfig } from "./kernels/Relu6_grad.js";
  */
 export const POCKETFLOW_KERNELS: tf.KernelConfig[] = [
   batchMatMulConfig, ...DENSE_CONV_KERNELS, ...DEPTHWISE_KERNELS, ...ELEMENTWISE_KERNELS, ...POOLING_KERNELS,
-  batchNormTrainingConfig, batchNormTrainingGradConfig, reluGradConfig, sgdMomentumConfig, adamConfig,
+  fusedBatchNormConfig, batchNormActivationConfig, batchNormTrainingConfig, batchNormTrainingGradConfig, reluGradConfig, sgdMomentumConfig, adamConfig,
   movingAverageConfig, clipByValueConfig, clipGradConfig,
 ];
 

@@ -2,7 +2,7 @@
 // The `pocketflow` command: train, eval and info today; the learners' commands arrive with them.
 // Every command takes --json and then prints one JSON summary object as its last stdout line.
 import { readFileSync } from "node:fs";
-import { findPackageFile } from "../kernels/package-files.js";
+import { findPackageFile } from "../util/package-files.js";
 import { UsageError } from "./args.js";
 import { EVAL_USAGE, evalCommand } from "./eval.js";
 import { INFO_USAGE, infoCommand } from "./info.js";

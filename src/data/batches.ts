@@ -1,7 +1,7 @@
 // Batches for training and evaluation: uint8 pixels -> normalized float32 NHWC, one-hot or
 // index labels, a seeded shuffle per epoch, and CIFAR-style augmentation (random crop after
 // zero padding, horizontal flip).
-import { seededRandom } from "../kernels/random.js";
+import { seededRandom } from "../util/random.js";
 import { imageSize, sampleCount, shuffledIndices, type Dataset } from "./dataset.js";
 
 export interface Normalization {

@@ -1,6 +1,6 @@
 // An in-memory image classification dataset: uint8 pixels NHWC and uint8 labels, as the IDX
 // and CIFAR files store them (4x smaller than float32; batches convert on the fly).
-import { seededRandom } from "../kernels/random.js";
+import { seededRandom } from "../util/random.js";
 
 export interface Dataset {
   /** Name for messages, e.g. "mnist train". */

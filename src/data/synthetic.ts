@@ -1,6 +1,6 @@
 // A synthetic, learnable image dataset for tests and demos: each class is a fixed random
 // template, and a sample is its template plus seeded noise. A small CNN separates them quickly.
-import { seededRandom } from "../kernels/random.js";
+import { seededRandom } from "../util/random.js";
 import type { Dataset, TrainTestData } from "./dataset.js";
 
 export interface SyntheticOptions {

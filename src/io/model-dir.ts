@@ -7,8 +7,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { basename, join, resolve } from "node:path";
-import { graphFromTfjs } from "../backend/graph-from-tfjs.js";
-import { buildTfjsModel } from "../backend/tfjs-from-graph.js";
+import { graphFromTfjs } from "../tfjs/graph-from-tfjs.js";
+import { buildTfjsModel } from "../tfjs/tfjs-from-graph.js";
 import { sizeOf, weightsOf, type Graph, type GraphNode } from "../graph/ir.js";
 import { checkKerasSettings } from "./keras-settings.js";
 import { FileDirectoryHandler, METADATA_KEY, MODEL_JSON, SIDECAR_JSON, pocketflowMetadata, readJsonFile, readSidecar, saveArtifacts } from "./file-handler.js";

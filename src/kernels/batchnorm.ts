@@ -6,9 +6,9 @@
 // per channel by a one-call phase, then the element passes. A relu or relu6 that follows the
 // batch norm can be fused in: the forward clips as it writes y, and the backward gates dy by
 // the same y, recomputed from x, instead of reading a separate activation's output.
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 import { kernels, type Staging } from "./core.js";
-import { splitCount } from "./gemm.js";
+import { splitCount } from "../util/ranges.js";
 import { runInline, type KernelCall, type OperationBuilder } from "./operation.js";
 
 // Rough single-thread costs per element, to decide when splitting pays.

@@ -5,7 +5,7 @@
 //   'same'            out = ceil(in / s), total = max((out - 1) * s + ek - in, 0),
 //                     before = floor(total / 2), after = total - before
 //   explicit          [top, bottom, left, right]: out = floor((in + before + after - ek) / s) + 1
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 
 /** 'same', 'valid', or explicit [top, bottom, left, right] padding in input pixels. */
 export type Padding = "same" | "valid" | readonly [top: number, bottom: number, left: number, right: number];

@@ -13,12 +13,13 @@
 // run as Winograd F(4×4, 3×3) (winograd.ts); the input gradient gets there as the convolution
 // of dY with the flipped filter. Calls inside a phase write disjoint rows, tiles, panels or
 // images, so a KernelPool can run them on its threads.
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels, type KernelCore } from "./core.js";
 import { activationClip } from "./batchnorm.js";
 import { BINARY_CODES } from "./elementwise.js";
-import { packedABytes, packedBBytes, splitCount } from "./gemm.js";
+import { packedABytes, packedBBytes } from "./gemm.js";
+import { splitCount } from "../util/ranges.js";
 import { checkGeometry } from "./im2col.js";
 import { callKernel, runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
 import {

@@ -6,10 +6,10 @@
 // channels of the input gradient back. Splits over the pool: forward by output rows, input
 // gradient by input rows, filter gradient by channel blocks or, when channels are few, by
 // image with a phase that sums the per-image-range partial gradients.
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels, type Staging } from "./core.js";
-import { splitCount } from "./gemm.js";
+import { splitCount } from "../util/ranges.js";
 import { checkGeometry } from "./im2col.js";
 import { runInline, type KernelCall, type OperationBuilder } from "./operation.js";
 

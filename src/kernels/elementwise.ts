@@ -4,9 +4,9 @@
 // (column sums: batch-norm statistics over N, H, W), over its columns (row sums) or entirely.
 // Splits over the pool: element and row operations by ranges of the output; column sums by row
 // ranges into per-part partial sums, added by a second phase.
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 import { kernels } from "./core.js";
-import { splitCount } from "./gemm.js";
+import { splitCount } from "../util/ranges.js";
 import { runInline, type KernelCall, type OperationBuilder } from "./operation.js";
 
 export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min" | "squaredDifference";

@@ -2,7 +2,8 @@
 // Phase 1 packs A (by row tiles) and B (by column panels); phase 2 multiplies row tiles.
 // Both phases split over the pool: packing by tile/panel ranges, the product by row tiles,
 // so each thread writes its own rows of C.
-import { checkInteger, checkNoNaN, fail } from "./check.js";
+import { splitCount } from "../util/ranges.js";
+import { checkInteger, checkNoNaN, fail } from "../util/check.js";
 import { kernels, type KernelCore } from "./core.js";
 import { runInline, type KernelCall, type OperationBuilder } from "./operation.js";
 
@@ -36,17 +37,6 @@ export interface GemmF32Options {
   accumulate?: boolean;
 }
 
-/** Even split of `count` units into at most `parts` contiguous [start, end) ranges. */
-export function splitCount(count: number, parts: number): Array<[number, number]> {
-  const n = Math.max(1, Math.min(parts, count));
-  const ranges: Array<[number, number]> = [];
-  for (let p = 0; p < n; p++) {
-    const start = Math.floor((p * count) / n);
-    const end = Math.floor(((p + 1) * count) / n);
-    if (end > start) ranges.push([start, end]);
-  }
-  return ranges;
-}
 
 function checkShape(where: string, shape: GemmShape, a: { length: number }, b: { length: number }, out: { length: number } | undefined): void {
   checkInteger(where, "m", shape.m, 0);

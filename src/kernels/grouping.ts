@@ -1,7 +1,7 @@
 // How per-group parameters (scales, zero points, statistics) map onto a flat tensor.
 // Element i uses group (firstGroup + floor(i / inner)) % groups, which covers per tensor
 // (groups = 1), per channel along any axis, and PocketFlow's buckets of N consecutive weights.
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 
 export interface Grouping {
   /** Consecutive elements that share one parameter set (1 when the channel is the last axis). */

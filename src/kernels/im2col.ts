@@ -2,7 +2,7 @@
 // im2col(x) [N*OH*OW, kh*kw*cin] times W viewed as [kh*kw*cin, cout]; its input gradient is
 // col2im(dY · Wᵀ). im2col splits over the pool by output rows, col2im by batch image: both
 // write disjoint memory per call.
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels } from "./core.js";
 import { runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";

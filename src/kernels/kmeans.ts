@@ -7,11 +7,11 @@
 // this thread, and a pool can run the same generator, each step split over its threads.
 // Sums combine per-range partial results in range order, so a split run may differ from the
 // inline run in the last bits of a sum (and, rarely, in a k-means++ draw or a centroid).
-import { checkInteger, checkLength, fail } from "./check.js";
+import { checkInteger, checkLength, fail } from "../util/check.js";
 import { kernels, type KernelCore } from "./core.js";
 import { nextDownF32, nextUpF32 } from "./mask.js";
 import { runInline, splitGrouped, type GroupedRange, type KernelCall, type OperationBuilder } from "./operation.js";
-import { seededRandom } from "./random.js";
+import { seededRandom } from "../util/random.js";
 
 // Rough single-thread costs, measured by kernels-bench/kmeans.ts, that decide when to split work.
 const NS_PER_ELEMENT_SUMS = 1.8;

@@ -3,7 +3,7 @@
 // LASSO on it (sklearn's objective and stopping rule), the search for the penalty that keeps
 // exactly k channels, and the multi-target least squares that rebuilds the next layer's weights.
 // Each kernel op is described once as a KernelOperation; the plain functions run it inline.
-import { checkInteger, checkLength, fail } from "./check.js";
+import { checkInteger, checkLength, fail } from "../util/check.js";
 import { kernels, type KernelCore } from "./core.js";
 import { runInline, type KernelOperation, type OperationBuilder } from "./operation.js";
 

@@ -3,7 +3,7 @@
 // sort, magnitude thresholds, percentiles, Uint8 masks (1 keep, 0 drop), mask application to
 // weights or gradients, and sparsity counts. Each op is an OperationBuilder, so KernelPool can
 // split the same description over threads; the plain functions run it inline.
-import { checkInteger, checkLength, fail } from "./check.js";
+import { checkInteger, checkLength, fail } from "../util/check.js";
 import { kernels, type KernelCore } from "./core.js";
 import { callKernel, runInline, splitGrouped, type KernelCall, type OperationBuilder } from "./operation.js";
 

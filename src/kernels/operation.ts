@@ -2,7 +2,7 @@
 // Calls inside one phase touch disjoint outputs and may run on different threads; a phase
 // starts when the previous one has finished. The same operation runs inline (runInline)
 // or split over the KernelPool, so the façades describe the work once.
-import { checkInteger } from "./check.js";
+import { checkInteger } from "../util/check.js";
 import type { KernelCore } from "./core.js";
 
 /** One wasm export call: its name and numeric arguments. Returns the export's number result. */

@@ -2,9 +2,9 @@
 // the new weights and slots, bit for bit what the trainer's tfjs ops give (same f32 operations
 // in the same order). Inputs are left as they are; the results are new arrays. Splits over the
 // pool by element ranges.
-import { fail } from "./check.js";
+import { fail } from "../util/check.js";
 import { kernels } from "./core.js";
-import { splitCount } from "./gemm.js";
+import { splitCount } from "../util/ranges.js";
 import { runInline, type KernelCall, type OperationBuilder } from "./operation.js";
 
 // Rough single-thread cost per element (memory bound), to decide when splitting pays.

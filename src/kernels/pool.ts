@@ -7,7 +7,7 @@ import { Piscina } from "piscina";
 import { kernels, type KernelCore } from "./core.js";
 import { gemmF32Op, gemmQ8Op } from "./gemm.js";
 import { callKernel, dealCalls, poolSettings, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
-import { findPackageFile } from "./package-files.js";
+import { findPackageFile } from "../util/package-files.js";
 import { fakeQuantizeOp, quantizeOp } from "./quantize.js";
 import { perTensor } from "./grouping.js";
 import { quantParamsFromRange } from "./quant-params.js";

@@ -1,13 +1,11 @@
-// 2-D max and average pooling over NHWC tensors and their gradients, and the per-channel
-// batch-norm map, on the SIMD kernels. A pool's geometry is a ConvGeometry (kernel = window,
-// dilation 1, inChannels = the channels pooled). Splits over the pool: the forward kernels and
-// the average gradient (a gather) by rows, the max gradient (a scatter into overlapping
-// windows) by image, batch norm by runs of whole parameter periods.
-import { activationClip, checkActivation, type FusedActivation } from "./batchnorm.js";
-import { checkInteger, fail } from "./check.js";
+// 2-D max and average pooling over NHWC tensors and their gradients on the SIMD kernels. A
+// pool's geometry is a ConvGeometry (kernel = window, dilation 1, inChannels = the channels
+// pooled). Splits over the pool: the forward kernels and the average gradient (a gather) by
+// rows, the max gradient (a scatter into overlapping windows) by image.
+import { checkInteger, checkSize, fail } from "../util/check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels } from "./core.js";
-import { splitCount } from "./gemm.js";
+import { splitCount } from "../util/ranges.js";
 import { checkGeometry } from "./im2col.js";
 import { runInline, type KernelCall, type OperationBuilder } from "./operation.js";
 
@@ -23,10 +21,6 @@ function checkPoolGeometry(where: string, g: ConvGeometry): void {
   }
 }
 
-function checkSize(where: string, name: string, array: { length: number } | undefined, shape: number[]): void {
-  const expected = shape.reduce((p, d) => p * d, 1);
-  if (array && array.length !== expected) fail(where, `${name} must hold [${shape.join(", ")}] (${expected} elements), but has ${array.length}`);
-}
 
 const inShape = (g: ConvGeometry): number[] => [g.batch, g.inHeight, g.inWidth, g.inChannels];
 const outShape = (g: ConvGeometry): number[] => [g.batch, g.outHeight, g.outWidth, g.inChannels];
@@ -137,88 +131,6 @@ export function avgPool2dGradOp(dy: Float32Array, g: ConvGeometry, scale?: numbe
   };
 }
 
-export interface BatchNormParams {
-  /** Per-channel values, `channels` each. */
-  mean: Float32Array;
-  variance: Float32Array;
-  /** Added after the scaling (default 0). */
-  offset?: Float32Array;
-  /** Multiplies the normalised value (default 1). */
-  scale?: Float32Array;
-  /** Added to the variance before the square root. */
-  varianceEpsilon: number;
-}
-
-const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
-
-/** The period of batchNormFactors: the least multiple of both `channels` and 4 (a SIMD vector). */
-export const batchNormPeriod = (channels: number): number => (channels * 4) / gcd(channels, 4);
-
-/**
- * The batch-norm kernel's parameters: mean, scale / sqrt(variance + epsilon) (computed in
- * double) and offset, each repeated to batchNormPeriod(channels) values, one after another.
- */
-export function batchNormFactors(channels: number, params: BatchNormParams, out?: Float32Array): Float32Array {
-  const where = "batchNorm";
-  checkInteger(where, "channels", channels, 1, MAX_I32);
-  for (const name of ["mean", "variance", "offset", "scale"] as const) checkSize(where, name, params[name], [channels]);
-  const period = batchNormPeriod(channels);
-  const factors = out ?? new Float32Array(3 * period);
-  checkSize(where, "factors", factors, [3 * period]);
-  const { mean, variance, offset, scale, varianceEpsilon } = params;
-  for (let c = 0; c < channels; c++) {
-    const factor = (scale ? scale[c] : 1) / Math.sqrt(variance[c] + varianceEpsilon);
-    for (let k = c; k < period; k += channels) {
-      factors[k] = mean[c];
-      factors[period + k] = factor;
-      factors[2 * period + k] = offset ? offset[c] : 0;
-    }
-  }
-  return factors;
-}
-
-/**
- * Batch normalisation with per-channel parameters of x [..., channels]:
- * out = (x - mean) * scale / sqrt(variance + epsilon) + offset, channel = index % channels,
- * through a fused relu or relu6 if given. `params` are the parameters, or their
- * batchNormFactors computed before (a cached copy).
- */
-export function batchNormOp(
-  x: Float32Array, channels: number, params: BatchNormParams | Float32Array, out?: Float32Array, activation?: FusedActivation,
-): OperationBuilder<Float32Array> {
-  const where = "batchNorm";
-  checkActivation(where, activation);
-  const [lo, hi] = activationClip(activation);
-  checkInteger(where, "channels", channels, 1, MAX_I32);
-  if (x.length % channels !== 0) fail(where, `x's ${x.length} elements are not a whole number of ${channels}-channel pixels`);
-  if (x.length > MAX_I32) fail(where, `x must have at most ${MAX_I32} elements, but has ${x.length}`);
-  checkSize(where, "out", out, [x.length]);
-  const period = batchNormPeriod(channels);
-  const factors = params instanceof Float32Array ? params : batchNormFactors(channels, params);
-  checkSize(where, "factors", factors, [3 * period]);
-  const target = out ?? new Float32Array(x.length);
-  return (core, parts) => {
-    const staging = core.staging();
-    const px = staging.input(x);
-    const pm = staging.input(factors);
-    const [pf, po] = [pm + 4 * period, pm + 8 * period];
-    const pout = staging.output(target);
-    const periods = Math.ceil(x.length / period);
-    const calls = splitCount(periods, parts).map(([p0, p1]): KernelCall => [
-      "batch_norm_f32", [px, pm, pf, po, period, p0 * period, Math.min(p1 * period, x.length), pout, lo, hi],
-    ]);
-    return {
-      phases: [calls],
-      costNs: x.length * NS_PER_ELEMENT,
-      finish() {
-        staging.copyBack(pout, target);
-        return target;
-      },
-      release: () => staging.release(),
-    };
-  };
-}
-
 /** Max pooling, on this thread. */
 export const maxPool2d = (x: Float32Array, g: ConvGeometry, out?: Float32Array): Float32Array => runInline(kernels(), maxPool2dOp(x, g, out));
 
@@ -232,7 +144,3 @@ export const maxPool2dGrad = (x: Float32Array, dy: Float32Array, g: ConvGeometry
 /** Input gradient of average pooling, on this thread. */
 export const avgPool2dGrad = (dy: Float32Array, g: ConvGeometry, scale?: number, out?: Float32Array): Float32Array =>
   runInline(kernels(), avgPool2dGradOp(dy, g, scale, out));
-
-/** Per-channel batch normalisation, through a fused relu or relu6 if given, on this thread. */
-export const batchNorm = (x: Float32Array, channels: number, params: BatchNormParams, out?: Float32Array, activation?: FusedActivation): Float32Array =>
-  runInline(kernels(), batchNormOp(x, channels, params, out, activation));

@@ -2,7 +2,7 @@
 // as TFLite and ONNX use them): the range is widened to contain 0 so that 0 is exact.
 //   asymmetric: q in [0, 2^k - 1],  scale = (max - min) / (2^k - 1), zp = round(-min / scale)
 //   symmetric:  q in [-(2^(k-1) - 1), 2^(k-1) - 1] (narrow range), scale = max|x| / qmax, zp = 0
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 import { checkGrouping, type Grouping } from "./grouping.js";
 import { roundHalfEven } from "./rounding.js";
 

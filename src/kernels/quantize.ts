@@ -1,7 +1,7 @@
 // Uniform quantization façade: quantize, dequantize, fake-quantize and min/max statistics on
 // the SIMD kernels. Each op is described once as a KernelOperation; the plain functions run it
 // inline, KernelPool runs the same description split over threads.
-import { checkNoNaN, fail } from "./check.js";
+import { checkNoNaN, fail } from "../util/check.js";
 import { kernels, type KernelCore } from "./core.js";
 import { checkGrouping, perTensor, type Grouping } from "./grouping.js";
 import { runInline, splitGrouped, type KernelOperation, type OperationBuilder } from "./operation.js";

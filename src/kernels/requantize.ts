@@ -3,7 +3,7 @@
 // defined (see assembly/requantize.ts for the two places where TFLite overflows int32 and we
 // saturate or clamp instead). The real multiplier M = inputScale * weightScale / outputScale
 // is carried as an int32 M0 in [2^30, 2^31) and a power-of-two exponent: M = M0 * 2^(shift - 31).
-import { checkInteger, fail } from "./check.js";
+import { checkInteger, fail } from "../util/check.js";
 import { kernels } from "./core.js";
 import { callKernel, runInline, type KernelCall, type KernelOperation, type OperationBuilder } from "./operation.js";
 import type { QuantizedArray } from "./quantize.js";

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import v8 from "node:v8";
-import { findPackageFile } from "./package-files.js";
+import { findPackageFile } from "../util/package-files.js";
 
 export const WASM_FILE = "kernels.wasm";
 /**

@@ -8,7 +8,8 @@
 import type { ConvGeometry } from "./conv-geometry.js";
 import type { Staging } from "./core.js";
 import { BINARY_CODES } from "./elementwise.js";
-import { packedBBytes, splitCount } from "./gemm.js";
+import { packedBBytes } from "./gemm.js";
+import { splitCount } from "../util/ranges.js";
 import type { KernelCall } from "./operation.js";
 
 const F32 = 4;

@@ -1,7 +1,7 @@
 // FullPrecLearner: plain training of the model as it is, PocketFlow's baseline learner. The IR
 // graph is built into a tfjs model that outputs logits, trained by the trainer, and the trained
 // weights (batch-norm statistics included) are written back into a copy of the graph.
-import { buildTfjsModel, copyWeightsToGraph } from "../backend/tfjs-from-graph.js";
+import { buildTfjsModel, copyWeightsToGraph } from "../tfjs/tfjs-from-graph.js";
 import type { Graph } from "../graph/ir.js";
 import type { EpochMetrics } from "../train/checkpoint.js";
 import { evaluate, modelForward } from "../train/evaluate.js";

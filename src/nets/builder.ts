@@ -16,8 +16,8 @@
 // - biases 0; batch-norm gamma 1, beta 0, moving mean 0, moving variance 1 (Keras' defaults).
 import type { DenseNode, Graph, GraphNode, WindowPadding, Weight } from "../graph/ir.js";
 import { inferShapes } from "../graph/shapes.js";
-import { checkInteger, fail } from "../kernels/check.js";
-import { seededRandom } from "../kernels/random.js";
+import { checkInteger, fail } from "../util/check.js";
+import { seededRandom } from "../util/random.js";
 
 /** Options every net of the zoo takes. */
 export interface NetOptions {

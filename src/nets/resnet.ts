@@ -1,7 +1,7 @@
 // CIFAR-style ResNet (He et al. 2016, "Deep residual learning", section 4.2): the nets PocketFlow
 // compresses on CIFAR-10 (ResNet-20 by default, ResNet-56 in its tables).
 import type { Graph } from "../graph/ir.js";
-import { fail } from "../kernels/check.js";
+import { fail } from "../util/check.js";
 import { GraphBuilder, resolveNetOptions, type NetOptions } from "./builder.js";
 
 export interface ResNetOptions extends NetOptions {

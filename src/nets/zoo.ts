@@ -1,7 +1,7 @@
 // The model zoo by name: what the CLI and the search take as `--net resnet20`. Each net is a
 // function of src/nets/ returning a model IR graph with fresh, seeded weights; no tfjs here.
 import type { Graph } from "../graph/ir.js";
-import { fail } from "../kernels/check.js";
+import { fail } from "../util/check.js";
 import type { MobileNetOptions } from "./builder.js";
 import { convnet } from "./convnet.js";
 import { lenet } from "./lenet.js";

@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import { Packr } from "msgpackr";
 import { writeFileAtomic } from "../io/file-handler.js";
-import type { OptimizerState } from "./optimizers.js";
+import type { TrainingOptimizerState } from "./optimizers.js";
 
 export const CHECKPOINT_FORMAT = 1;
 
@@ -33,7 +33,7 @@ export interface Checkpoint {
   /** Training steps completed. */
   globalStep: number;
   weights: CheckpointWeight[];
-  optimizer: OptimizerState;
+  optimizer: TrainingOptimizerState;
   history: EpochMetrics[];
   /** Running sums of the epoch in progress, so its metrics come out the same after a resume. */
   epochProgress: { lossSum: number; correct: number; seen: number; seconds: number };

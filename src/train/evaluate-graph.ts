@@ -1,6 +1,6 @@
 // Accuracy of a model IR graph on a dataset: built into a tfjs model that outputs logits,
 // evaluated in inference mode, then disposed.
-import { buildTfjsModel } from "../backend/tfjs-from-graph.js";
+import { buildTfjsModel } from "../tfjs/tfjs-from-graph.js";
 import type { Dataset } from "../data/dataset.js";
 import type { Graph } from "../graph/ir.js";
 import { evaluate, modelForward, type EvaluateOptions, type Evaluation } from "./evaluate.js";

@@ -10,12 +10,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { fusedAdam, fusedSgdMomentum } from "../backend/optimizer-updates.js";
 
-export type OptimizerConfig =
+export type TrainingOptimizerConfig =
   | { kind: "sgd"; momentum?: number; nesterov?: boolean }
   | { kind: "adam"; beta1?: number; beta2?: number; epsilon?: number };
 
 /** Slot arrays by variable name, plus the number of updates applied (Adam's t). */
-export interface OptimizerState {
+export interface TrainingOptimizerState {
   steps: number;
   slots: Record<string, Float32Array[]>;
 }
@@ -24,7 +24,7 @@ function checkFraction(name: string, value: number): void {
   if (!(value >= 0 && value < 1)) throw new RangeError(`optimizer: ${name} must be in [0, 1), but got ${value}`);
 }
 
-export function checkOptimizerConfig(config: OptimizerConfig): void {
+export function checkTrainingOptimizerConfig(config: TrainingOptimizerConfig): void {
   if (config.kind === "sgd") {
     checkFraction("momentum", config.momentum ?? 0.9);
   } else if (config.kind === "adam") {
@@ -42,13 +42,13 @@ export interface Parameter {
   variable: tf.Variable;
 }
 
-export class Optimizer {
-  readonly config: OptimizerConfig;
+export class TrainingOptimizer {
+  readonly config: TrainingOptimizerConfig;
   private steps = 0;
   private readonly slots = new Map<string, tf.Variable[]>();
 
-  constructor(config: OptimizerConfig) {
-    checkOptimizerConfig(config);
+  constructor(config: TrainingOptimizerConfig) {
+    checkTrainingOptimizerConfig(config);
     this.config = config;
   }
 
@@ -74,7 +74,7 @@ export class Optimizer {
   }
 
   private momentumUpdate(variable: tf.Variable, [accumulator]: tf.Variable[], gradient: tf.Tensor, learningRate: number): void {
-    const config = this.config as Extract<OptimizerConfig, { kind: "sgd" }>;
+    const config = this.config as Extract<TrainingOptimizerConfig, { kind: "sgd" }>;
     const momentum = config.momentum ?? 0.9;
     const fused = fusedSgdMomentum(variable, accumulator, gradient, { momentum, learningRate, nesterov: config.nesterov === true });
     if (fused) {
@@ -89,7 +89,7 @@ export class Optimizer {
   }
 
   private adamUpdate(variable: tf.Variable, [first, second]: tf.Variable[], gradient: tf.Tensor, learningRate: number): void {
-    const config = this.config as Extract<OptimizerConfig, { kind: "adam" }>;
+    const config = this.config as Extract<TrainingOptimizerConfig, { kind: "adam" }>;
     const beta1 = config.beta1 ?? 0.9;
     const beta2 = config.beta2 ?? 0.999;
     const epsilon = config.epsilon ?? 1e-8;
@@ -104,14 +104,14 @@ export class Optimizer {
     variable.assign(tf.sub(variable, tf.mul(tf.div(first, tf.add(tf.sqrt(second), epsilon)), correctedRate)));
   }
 
-  getState(): OptimizerState {
+  getState(): TrainingOptimizerState {
     const slots: Record<string, Float32Array[]> = {};
     for (const [name, variables] of this.slots) slots[name] = variables.map((slot) => Float32Array.from(slot.dataSync() as Float32Array));
     return { steps: this.steps, slots };
   }
 
   /** Restores slots saved by getState; every slot must match the shape of its variable. */
-  setState(state: OptimizerState, parameters: readonly Parameter[]): void {
+  setState(state: TrainingOptimizerState, parameters: readonly Parameter[]): void {
     this.dispose();
     this.steps = state.steps;
     const byName = new Map(parameters.map(({ name, variable }) => [name, variable]));

@@ -4,18 +4,18 @@
 // ends at a low rate; MobileNet uses the papers' small weight decay (4e-5); LeNet and the ConvNet
 // are small, batch-norm-free or shallow nets that converge in a few epochs at batch 64.
 import type { NetName } from "../nets/zoo.js";
-import type { OptimizerConfig } from "./optimizers.js";
+import type { TrainingOptimizerConfig } from "./optimizers.js";
 import type { ScheduleOptions } from "./schedule.js";
 
 export interface TrainingRecipe {
   epochs: number;
   batchSize: number;
-  optimizer: OptimizerConfig;
+  optimizer: TrainingOptimizerConfig;
   schedule: ScheduleOptions;
   weightDecay: number;
 }
 
-const sgd: OptimizerConfig = { kind: "sgd", momentum: 0.9 };
+const sgd: TrainingOptimizerConfig = { kind: "sgd", momentum: 0.9 };
 
 export function defaultRecipe(net: NetName): TrainingRecipe {
   switch (net) {

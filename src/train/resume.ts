@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { sampleCount, type Dataset } from "../data/dataset.js";
 import { fingerprintDifferences, readCheckpoint } from "./checkpoint.js";
-import type { Optimizer, Parameter } from "./optimizers.js";
+import type { TrainingOptimizer, Parameter } from "./optimizers.js";
 import type { RunState, TrainOptions } from "./trainer.js";
 
 /** What must stay the same for a checkpoint to continue a run. */
@@ -35,7 +35,7 @@ async function exists(file: string): Promise<boolean> {
 
 /** Loads the checkpoint into the model and optimizer; undefined when there is none yet (a fresh start). */
 export async function restoreRun(
-  model: tfl.LayersModel, parameters: Parameter[], optimizer: Optimizer, file: string, fingerprint: Record<string, unknown>,
+  model: tfl.LayersModel, parameters: Parameter[], optimizer: TrainingOptimizer, file: string, fingerprint: Record<string, unknown>,
 ): Promise<RunState | undefined> {
   if (!(await exists(file))) return undefined;
   const checkpoint = await readCheckpoint(file);

@@ -13,7 +13,7 @@ import { sampleCount, type Dataset } from "../data/dataset.js";
 import { CHECKPOINT_FORMAT, writeCheckpoint, type Checkpoint, type EpochMetrics } from "./checkpoint.js";
 import { evaluate, modelForward, type Forward } from "./evaluate.js";
 import { checkDistillation, countCorrect, crossEntropy, distillationLoss, type DistillationOptions } from "./losses.js";
-import { Optimizer, type OptimizerConfig, type Parameter } from "./optimizers.js";
+import { TrainingOptimizer, type TrainingOptimizerConfig, type Parameter } from "./optimizers.js";
 import { checkSchedule, learningRateAt, type ScheduleOptions } from "./schedule.js";
 import { restoreRun, runFingerprint } from "./resume.js";
 
@@ -50,7 +50,7 @@ export interface TrainOptions {
   batchSize: number;
   seed?: number;
   /** Default: momentum SGD, momentum 0.9. */
-  optimizer?: OptimizerConfig;
+  optimizer?: TrainingOptimizerConfig;
   /** Default: constant 0.01. */
   schedule?: ScheduleOptions;
   /** L2 weight decay on convolution and dense kernels (PocketFlow's loss_w_dcy), as gradient += decay·w. */
@@ -91,7 +91,7 @@ interface Run {
   forward: Forward;
   teacher?: Forward;
   parameters: Parameter[];
-  optimizer: Optimizer;
+  optimizer: TrainingOptimizer;
   options: TrainOptions;
   schedule: ScheduleOptions;
   stepsPerEpoch: number;
@@ -142,7 +142,7 @@ function prepareRun(model: tfl.LayersModel, train: Dataset, options: TrainOption
     forward: options.forward ?? modelForward(model),
     teacher: teacher === undefined ? undefined : typeof teacher === "function" ? teacher : modelForward(teacher),
     parameters: modelParameters(model),
-    optimizer: new Optimizer(options.optimizer ?? { kind: "sgd", momentum: 0.9 }),
+    optimizer: new TrainingOptimizer(options.optimizer ?? { kind: "sgd", momentum: 0.9 }),
     options,
     schedule,
     stepsPerEpoch,

@@ -5,10 +5,10 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { describe, expect, it } from "vitest";
-import { PocketflowBatchNormalization, pocketflowBatchNormalization } from "../../src/backend/batch-norm-layer.js";
+import { PocketflowBatchNormalization, pocketflowBatchNormalization } from "../../src/tfjs/batch-norm-layer.js";
 import { fusedBatchNormTraining } from "../../src/backend/batch-norm-training.js";
-import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
-import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
+import { graphFromTfjs } from "../../src/tfjs/graph-from-tfjs.js";
+import { buildTfjsModel } from "../../src/tfjs/tfjs-from-graph.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { batchNorm, conv, dense, input, plain } from "../graph/test-graphs.js";
 import { maxRelativeError, OURS, runOn, seededValues } from "./compare.js";

@@ -8,9 +8,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { describe, expect, it } from "vitest";
-import { PocketflowBatchNormalization } from "../../src/backend/batch-norm-layer.js";
-import { PocketflowConv2D, PocketflowDepthwiseConv2D } from "../../src/backend/folded-conv-layers.js";
-import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
+import { PocketflowBatchNormalization } from "../../src/tfjs/batch-norm-layer.js";
+import { PocketflowConv2D, PocketflowDepthwiseConv2D } from "../../src/tfjs/folded-conv-layers.js";
+import { buildTfjsModel } from "../../src/tfjs/tfjs-from-graph.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { add, batchNorm, conv, dense, depthwise, input, plain } from "../graph/test-graphs.js";
 import { maxRelativeError, OURS, runOn, seededValues } from "./compare.js";

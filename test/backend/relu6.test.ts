@@ -4,9 +4,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { describe, expect, it } from "vitest";
-import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
-import { PocketflowReLU } from "../../src/backend/relu-layers.js";
-import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
+import { graphFromTfjs } from "../../src/tfjs/graph-from-tfjs.js";
+import { PocketflowReLU } from "../../src/tfjs/relu-layers.js";
+import { buildTfjsModel } from "../../src/tfjs/tfjs-from-graph.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { conv, input, plain } from "../graph/test-graphs.js";
 import { errorAgainstCpu, OURS, seededValues } from "./compare.js";

@@ -3,7 +3,7 @@
 // that channel's consumers ignore it (so a missing or extra member would show).
 import * as tf from "@tensorflow/tfjs";
 import { beforeAll, describe, expect, it } from "vitest";
-import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
+import { buildTfjsModel } from "../../src/tfjs/tfjs-from-graph.js";
 import { couplingGroups, isPrunable, memberIndices, type ChannelMember, type CouplingGroup } from "../../src/graph/coupling.js";
 import { sizeOf, type Graph, type GraphNode, type Weight } from "../../src/graph/ir.js";
 import { randomFloats } from "../kernels/random.js";

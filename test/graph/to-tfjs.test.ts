@@ -3,8 +3,8 @@
 // weights (batch-norm moving statistics included) go back into the IR.
 import * as tf from "@tensorflow/tfjs"; // the umbrella package registers the gradients training needs
 import { beforeAll, describe, expect, it } from "vitest";
-import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
-import { buildTfjsModel, copyWeightsToGraph } from "../../src/backend/tfjs-from-graph.js";
+import { graphFromTfjs } from "../../src/tfjs/graph-from-tfjs.js";
+import { buildTfjsModel, copyWeightsToGraph } from "../../src/tfjs/tfjs-from-graph.js";
 import type { BatchNormNode, Graph, GraphNode } from "../../src/graph/ir.js";
 import { createNet } from "../../src/nets/zoo.js";
 import { randomFloats } from "../kernels/random.js";

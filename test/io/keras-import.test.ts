@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
+import { buildTfjsModel } from "../../src/tfjs/tfjs-from-graph.js";
 import { graphCost } from "../../src/graph/cost.js";
 import { weightsOf, type Graph } from "../../src/graph/ir.js";
 import { loadModel } from "../../src/io/model-dir.js";

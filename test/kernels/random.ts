@@ -1,7 +1,7 @@
 // Seeded random data for kernel tests: every failure can be replayed from its seed.
 
-export { seededRandom as mulberry32 } from "../../src/kernels/random.js";
-import { seededRandom as mulberry32 } from "../../src/kernels/random.js";
+export { seededRandom as mulberry32 } from "../../src/util/random.js";
+import { seededRandom as mulberry32 } from "../../src/util/random.js";
 
 export function randomFloats(n: number, seed: number, scale = 1, offset = 0): Float32Array {
   const rand = mulberry32(seed);

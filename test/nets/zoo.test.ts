@@ -5,8 +5,8 @@
 import "@tensorflow/tfjs-backend-cpu";
 import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { graphFromTfjs } from "../../src/backend/graph-from-tfjs.js";
-import { buildTfjsModel } from "../../src/backend/tfjs-from-graph.js";
+import { graphFromTfjs } from "../../src/tfjs/graph-from-tfjs.js";
+import { buildTfjsModel } from "../../src/tfjs/tfjs-from-graph.js";
 import { graphCost, type GraphCost } from "../../src/graph/cost.js";
 import { weightsOf, type Graph, type GraphNode, type Weight } from "../../src/graph/ir.js";
 import { inferShapes } from "../../src/graph/shapes.js";

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { batches } from "../../src/data/batches.js";
 import { syntheticDataset } from "../../src/data/synthetic.js";
 import { crossEntropy, distillationLoss } from "../../src/train/losses.js";
-import { Optimizer, type OptimizerConfig } from "../../src/train/optimizers.js";
+import { TrainingOptimizer, type TrainingOptimizerConfig } from "../../src/train/optimizers.js";
 import { checkSchedule, learningRateAt } from "../../src/train/schedule.js";
 
 beforeAll(async () => {
@@ -39,9 +39,9 @@ describe("learningRateAt", () => {
 });
 
 /** Three updates of w = [1, -2] with gradients g_t; returns w after each. */
-function updates(config: OptimizerConfig, learningRate: number, gradients: number[][]): number[][] {
+function updates(config: TrainingOptimizerConfig, learningRate: number, gradients: number[][]): number[][] {
   const variable = tf.variable(tf.tensor1d([1, -2]));
-  const optimizer = new Optimizer(config);
+  const optimizer = new TrainingOptimizer(config);
   const out = gradients.map((g) => {
     const gradient = tf.tensor1d(g);
     optimizer.apply([{ name: "w", variable }], { w: gradient }, learningRate);
@@ -53,7 +53,7 @@ function updates(config: OptimizerConfig, learningRate: number, gradients: numbe
   return out;
 }
 
-describe("Optimizer", () => {
+describe("TrainingOptimizer", () => {
   const g = [[0.5, -1], [0.25, 2], [-1, 0.5]];
 
   it("momentum SGD follows a ← m·a + g, w ← w − lr·a (and Nesterov's w ← w − lr·(g + m·a))", () => {
@@ -87,14 +87,14 @@ describe("Optimizer", () => {
   it("state saved after one step and restored into a new optimizer gives the same next step", () => {
     const run = (split: boolean): number[] => {
       const variable = tf.variable(tf.tensor1d([1, -2]));
-      let optimizer = new Optimizer({ kind: "adam" });
+      let optimizer = new TrainingOptimizer({ kind: "adam" });
       const parameters = [{ name: "w", variable }];
       const step = (values: number[]): void => tf.tidy(() => optimizer.apply(parameters, { w: tf.tensor1d(values) }, 0.01));
       step(g[0]);
       if (split) {
         const state = optimizer.getState();
         optimizer.dispose();
-        optimizer = new Optimizer({ kind: "adam" });
+        optimizer = new TrainingOptimizer({ kind: "adam" });
         optimizer.setState(state, parameters);
       }
       step(g[1]);
@@ -107,10 +107,10 @@ describe("Optimizer", () => {
   });
 
   it("rejects bad settings and a state of another model", () => {
-    expect(() => new Optimizer({ kind: "sgd", momentum: 1 })).toThrow("momentum must be in [0, 1), but got 1");
-    expect(() => new Optimizer({ kind: "rmsprop" } as unknown as OptimizerConfig)).toThrow("unknown kind 'rmsprop'; use 'sgd' or 'adam'");
+    expect(() => new TrainingOptimizer({ kind: "sgd", momentum: 1 })).toThrow("momentum must be in [0, 1), but got 1");
+    expect(() => new TrainingOptimizer({ kind: "rmsprop" } as unknown as TrainingOptimizerConfig)).toThrow("unknown kind 'rmsprop'; use 'sgd' or 'adam'");
     const variable = tf.variable(tf.tensor1d([1, 2, 3]));
-    expect(() => new Optimizer({ kind: "sgd" }).setState({ steps: 1, slots: { w: [new Float32Array(2)] } }, [{ name: "w", variable }])).toThrow(/does not match/);
+    expect(() => new TrainingOptimizer({ kind: "sgd" }).setState({ steps: 1, slots: { w: [new Float32Array(2)] } }, [{ name: "w", variable }])).toThrow(/does not match/);
     variable.dispose();
   });
 });

@@ -11,7 +11,7 @@ import { syntheticDataset } from "../../src/data/synthetic.js";
 import { computeNormalization } from "../../src/data/batches.js";
 import { evaluate, modelForward } from "../../src/train/evaluate.js";
 import { applyGradients, computeGradients, modelParameters, train, type TrainOptions } from "../../src/train/trainer.js";
-import { Optimizer } from "../../src/train/optimizers.js";
+import { TrainingOptimizer } from "../../src/train/optimizers.js";
 
 const data = syntheticDataset({ imageShape: [8, 8, 2], numClasses: 4, trainCount: 96, testCount: 64, seed: 3 });
 const normalization = computeNormalization(data.train);
@@ -114,7 +114,7 @@ describe("train", () => {
   it("weight decay shrinks kernels by lr·decay·w on the first step and leaves biases and batch-norm alone", () => {
     const step = (decay: number): Float32Array[] => {
       const model = smallCnn(4);
-      const run = { forward: modelForward(model), parameters: modelParameters(model), optimizer: new Optimizer({ kind: "sgd", momentum: 0.9 }), options: { ...baseOptions, weightDecay: decay } };
+      const run = { forward: modelForward(model), parameters: modelParameters(model), optimizer: new TrainingOptimizer({ kind: "sgd", momentum: 0.9 }), options: { ...baseOptions, weightDecay: decay } };
       const before = weightsOf(model);
       const batch = { images: new Float32Array(16 * 128).map((_, i) => Math.sin(i)), labels: new Uint8Array(16).map((_, i) => i % 4), size: 16 };
       const { gradients } = computeGradients(run, batch, [8, 8, 2]);

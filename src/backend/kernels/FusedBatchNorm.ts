@@ -12,7 +12,7 @@ import {
   FusedBatchNorm, util, type FusedBatchNormAttrs, type FusedBatchNormInputs, type KernelConfig, type KernelFunc, type TensorInfo,
 } from "@tensorflow/tfjs-core";
 import type { FusedActivation } from "../../kernels/batchnorm.js";
-import { batchNormFactors, batchNormOp, batchNormPeriod, type BatchNormParams } from "../../kernels/pooling.js";
+import { batchNormFactors, batchNormOp, batchNormPeriod, type BatchNormParams } from "../../kernels/batchnorm-inference.js";
 import { BACKEND_NAME, type PocketflowBackend } from "../backend.js";
 import { runKernelOp } from "../executor.js";
 import { float32Values, makeTensor, outputArray } from "../tensor-data.js";

@@ -1,8 +1,7 @@
-// Pooling and batch-norm kernels of the pocketflow backend (one file each, named as the tfjs kernel).
+// Pooling kernels of the pocketflow backend (one file each, named as the tfjs kernel).
 import type { KernelConfig } from "@tensorflow/tfjs-core";
 import { avgPoolConfig } from "./AvgPool.js";
 import { avgPoolGradConfig } from "./AvgPoolGrad.js";
-import { batchNormActivationConfig, fusedBatchNormConfig } from "./FusedBatchNorm.js";
 import { maxPoolConfig } from "./MaxPool.js";
 import { maxPoolGradConfig } from "./MaxPoolGrad.js";
 
@@ -11,6 +10,4 @@ export const POOLING_KERNELS: KernelConfig[] = [
   maxPoolGradConfig,
   avgPoolConfig,
   avgPoolGradConfig,
-  fusedBatchNormConfig,
-  batchNormActivationConfig,
 ];

@@ -4,6 +4,7 @@
 import type {
   BatchNormTrainingGradParams, BatchNormTrainingGradResult, BatchNormTrainingParams, BatchNormTrainingResult, FusedActivation,
 } from "../batchnorm.js";
+import type { BatchNormParams } from "../batchnorm-inference.js";
 
 /** relu or relu6 of y, or y itself. */
 export function activate(y: number, activation: FusedActivation | undefined): number {
@@ -61,4 +62,14 @@ export function batchNormTrainingGradRef(
     return main + fromMean + fromVariance;
   });
   return { dx, dgamma: Float32Array.from(dgamma), dbeta: Float32Array.from(dbeta) };
+}
+
+/** Inference form: y = (x - mean[c]) * scale[c] / sqrt(variance[c] + epsilon) + offset[c], then the activation. */
+export function batchNormRef(x: Float32Array, channels: number, params: BatchNormParams, activation?: FusedActivation): Float32Array {
+  return Float32Array.from(x, (v, i) => {
+    const c = i % channels;
+    const scale = params.scale ? params.scale[c] : 1;
+    const offset = params.offset ? params.offset[c] : 0;
+    return activate(((v - params.mean[c]) * scale) / Math.sqrt(params.variance[c] + params.varianceEpsilon) + offset, activation);
+  });
 }

@@ -3,7 +3,7 @@
 // (f64 sums over 4 interleaved tables combined as (t0 + t1) + (t2 + t3)) so that results
 // match bit for bit.
 import type { KMeansOptions, KMeansResult } from "../kmeans.js";
-import { seededRandom } from "../random.js";
+import { seededRandom } from "../../util/random.js";
 
 /** f32 values as exact integers: every finite f32 is a multiple of 2^-149. */
 const exact = (v: number): bigint => BigInt(v * 2 ** 149);

@@ -6,12 +6,8 @@
 //   avg:      y = sum over the window / number of positions in it
 //   max grad: dx[p] = sum of dy over the windows whose first greatest value is at p
 //   avg grad: dx[p] = scale * sum of dy over the windows holding p
-//   batch norm: y = (x - mean[c]) * scale[c] / sqrt(variance[c] + epsilon) + offset[c]
 // Sums run in f64 and round once to f32.
 import type { ConvGeometry } from "../conv-geometry.js";
-import type { FusedActivation } from "../batchnorm.js";
-import type { BatchNormParams } from "../pooling.js";
-import { activate } from "./batchnorm.js";
 
 /** Calls visit(n, oy, ox, positions) with the input pixel indices (n*H + iy)*W + ix of every window, row-major. */
 function forEachWindow(g: ConvGeometry, visit: (out: number, positions: number[]) => void): void {
@@ -92,13 +88,4 @@ export function avgPool2dGradRef(dy: Float32Array, g: ConvGeometry, scale = 1 / 
     }
   });
   return Float32Array.from(sums, (s) => s * scale);
-}
-
-export function batchNormRef(x: Float32Array, channels: number, params: BatchNormParams, activation?: FusedActivation): Float32Array {
-  return Float32Array.from(x, (v, i) => {
-    const c = i % channels;
-    const scale = params.scale ? params.scale[c] : 1;
-    const offset = params.offset ? params.offset[c] : 0;
-    return activate(((v - params.mean[c]) * scale) / Math.sqrt(params.variance[c] + params.varianceEpsilon) + offset, activation);
-  });
 }

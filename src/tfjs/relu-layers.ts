@@ -11,7 +11,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 // Loaded for its side effect too: it registers the standard layer class read below (the
 // namespace import alone is erased, as only its types are used).
 import "@tensorflow/tfjs-layers";
-import { alreadyActivated } from "./fused-activation.js";
+import { alreadyActivated } from "../backend/fused-activation.js";
 
 type ReLULayerArgs = NonNullable<Parameters<typeof tfl.layers.reLU>[0]>;
 type StandardReLU = ReturnType<typeof tfl.layers.reLU>;

@@ -16,7 +16,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 // namespace import alone is erased, as only its types are used).
 import "@tensorflow/tfjs-layers";
 import type { FusedActivation } from "../kernels/batchnorm.js";
-import { BACKEND_NAME } from "./backend.js";
+import { BACKEND_NAME } from "../backend/backend.js";
 
 type Kwargs = Parameters<tfl.layers.Layer["call"]>[1];
 type ConvArgs = NonNullable<Parameters<typeof tfl.layers.conv2d>[0]>;

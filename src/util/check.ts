@@ -21,3 +21,9 @@ export function checkNoNaN(where: string, nanCount: number, name = "input"): voi
     fail(where, `${name} contains ${nanCount} NaN value${nanCount === 1 ? "" : "s"}; NaN has no quantized value, replace or remove them first`);
   }
 }
+
+/** Fails unless `array` (when given) holds exactly the elements of `shape`. */
+export function checkSize(where: string, name: string, array: { length: number } | undefined, shape: number[]): void {
+  const expected = shape.reduce((p, d) => p * d, 1);
+  if (array && array.length !== expected) fail(where, `${name} must hold [${shape.join(", ")}] (${expected} elements), but has ${array.length}`);
+}

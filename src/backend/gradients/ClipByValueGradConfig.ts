@@ -4,8 +4,8 @@
 import {
   ClipByValue, engine, greaterEqual, lessEqual, logicalAnd, where, zerosLike, type ClipByValueAttrs, type GradConfig, type NamedAttrMap, type Tensor,
 } from "@tensorflow/tfjs-core";
-import { fusableGradient } from "./fusable-gradient.js";
-import { CLIP_GRAD } from "./PocketflowClipGrad.js";
+import { fusableGradient } from "../kernels/fusable-gradient.js";
+import { CLIP_GRAD } from "../kernels/PocketflowClipGrad.js";
 
 /** dy where min <= x <= max, else 0; on our kernel where it applies. */
 export function clipGradient(dy: Tensor, x: Tensor, attrs: ClipByValueAttrs): Tensor {

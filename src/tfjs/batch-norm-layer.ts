@@ -12,13 +12,13 @@ import * as tfl from "@tensorflow/tfjs-layers";
 // Loaded for its side effect too: it registers the standard layer class read below (the
 // namespace import alone is erased, as only its types are used).
 import "@tensorflow/tfjs-layers";
-import { BACKEND_NAME } from "./backend.js";
+import { BACKEND_NAME } from "../backend/backend.js";
 import type { FusedActivation } from "../kernels/batchnorm.js";
-import { fusedBatchNormTraining } from "./batch-norm-training.js";
+import { fusedBatchNormTraining } from "../backend/batch-norm-training.js";
 import { isFoldedOutput, type FoldableBatchNorm } from "./folded-conv-layers.js";
-import { markActivated } from "./fused-activation.js";
-import { BATCH_NORM_ACTIVATION } from "./kernels/FusedBatchNorm.js";
-import { MOVING_AVERAGE } from "./kernels/PocketflowMovingAverage.js";
+import { markActivated } from "../backend/fused-activation.js";
+import { BATCH_NORM_ACTIVATION } from "../backend/kernels/FusedBatchNorm.js";
+import { MOVING_AVERAGE } from "../backend/kernels/PocketflowMovingAverage.js";
 
 type BatchNormalizationArgs = NonNullable<Parameters<typeof tfl.layers.batchNormalization>[0]>;
 type StandardBatchNormalization = ReturnType<typeof tfl.layers.batchNormalization>;

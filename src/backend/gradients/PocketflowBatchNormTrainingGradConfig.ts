@@ -3,8 +3,8 @@
 // reaching the mean and variance outputs (zeros when nothing used them) are folded in too, and
 // so is a fused activation's gradient (the kernel gates dy by the forward's y, recomputed).
 import { engine, type GradConfig, type NamedAttrMap, type Tensor } from "@tensorflow/tfjs-core";
-import { BATCH_NORM_TRAINING } from "./PocketflowBatchNormTraining.js";
-import { BATCH_NORM_TRAINING_GRAD } from "./PocketflowBatchNormTrainingGrad.js";
+import { BATCH_NORM_TRAINING } from "../kernels/PocketflowBatchNormTraining.js";
+import { BATCH_NORM_TRAINING_GRAD } from "../kernels/PocketflowBatchNormTrainingGrad.js";
 
 export const batchNormTrainingGradientConfig: GradConfig = {
   kernelName: BATCH_NORM_TRAINING,

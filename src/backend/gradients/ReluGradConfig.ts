@@ -3,8 +3,8 @@
 // shape take PocketflowReluGrad: a single pass instead of Step plus Multiply, whose copies into
 // and out of the kernels' memory cost more than their arithmetic.
 import { cast, engine, mul, Relu, step, zerosLike, type GradConfig, type Tensor } from "@tensorflow/tfjs-core";
-import { fusableGradient } from "./fusable-gradient.js";
-import { RELU_GRAD } from "./PocketflowReluGrad.js";
+import { fusableGradient } from "../kernels/fusable-gradient.js";
+import { RELU_GRAD } from "../kernels/PocketflowReluGrad.js";
 
 /** dy·step(x), on our kernel where it applies. */
 export function reluGradient(dy: Tensor, x: Tensor): Tensor {

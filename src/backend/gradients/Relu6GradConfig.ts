@@ -6,8 +6,8 @@
 // outside the range, NaN x), ours gives 0.
 import { cast, engine, lessEqual, mul, Relu6, step, type GradConfig, type NamedAttrMap, type Tensor } from "@tensorflow/tfjs-core";
 import { MIN_POSITIVE_FLOAT32 } from "../../kernels/batchnorm.js";
-import { fusableGradient } from "./fusable-gradient.js";
-import { CLIP_GRAD } from "./PocketflowClipGrad.js";
+import { fusableGradient } from "../kernels/fusable-gradient.js";
+import { CLIP_GRAD } from "../kernels/PocketflowClipGrad.js";
 
 export function relu6Gradient(dy: Tensor, x: Tensor): Tensor {
   if (fusableGradient(dy, x)) return engine().runKernel(CLIP_GRAD, { dy, x }, { clipValueMin: MIN_POSITIVE_FLOAT32, clipValueMax: 6 } as unknown as NamedAttrMap) as Tensor;
