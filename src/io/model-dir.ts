@@ -9,34 +9,16 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { basename, join, resolve } from "node:path";
 import { graphFromTfjs } from "../tfjs/graph-from-tfjs.js";
 import { buildTfjsModel } from "../tfjs/tfjs-from-graph.js";
+import type { HistoryEntry, NodeQuantization, WeightMask } from "../graph/compressed-model.js";
 import { sizeOf, weightsOf, type Graph, type GraphNode } from "../graph/ir.js";
+import { checkNodeQuantization, decodeQuantization, encodeQuantization } from "./quantization-json.js";
 import { checkKerasSettings } from "./keras-settings.js";
 import { FileDirectoryHandler, METADATA_KEY, MODEL_JSON, SIDECAR_JSON, pocketflowMetadata, readJsonFile, readSidecar, saveArtifacts } from "./file-handler.js";
 
 export const SIDECAR_FORMAT_VERSION = 1;
 export const PRODUCED_BY = "pocketflow-js";
 
-/** One thing done to the model (trained, pruned, quantized), with free-form details. */
-export interface HistoryEntry {
-  /** What was done, e.g. "train", "prune", "quantize". */
-  step: string;
-  /** When it finished, ISO 8601. */
-  at: string;
-  [detail: string]: unknown;
-}
-
-/** Which weights are kept (1) and which are pruned (0), one byte per weight in the weight's layout. */
-export interface WeightMask {
-  shape: number[];
-  kept: Uint8Array;
-}
-
-/** Quantization of one node; the bit widths are checked, the rest is the learner's. */
-export interface NodeQuantization {
-  weightBits?: number;
-  activationBits?: number;
-  [detail: string]: unknown;
-}
+export type { HistoryEntry, NodeQuantization, WeightMask } from "../graph/compressed-model.js";
 
 export interface ModelSidecar {
   formatVersion: number;
@@ -100,7 +82,8 @@ function sidecarText(sidecar: ModelSidecar): string {
   const masks = sidecar.masks === undefined ? undefined : Object.fromEntries(Object.entries(sidecar.masks).map(([id, byWeight]) => [
     id, Object.fromEntries(Object.entries(byWeight).map(([name, mask]) => [name, { shape: mask.shape, bits: packMask(mask.kept) }])),
   ]));
-  return JSON.stringify({ ...sidecar, ...(masks === undefined ? {} : { masks }) }, null, 2) + "\n";
+  const quantization = sidecar.quantization === undefined ? undefined : encodeQuantization(sidecar.quantization);
+  return JSON.stringify({ ...sidecar, ...(masks === undefined ? {} : { masks }), ...(quantization === undefined ? {} : { quantization }) }, null, 2) + "\n";
 }
 
 /** The parts every sidecar must have, checked: version, producer, history. */
@@ -129,7 +112,7 @@ function parseSidecar(where: string, json: unknown): ModelSidecar {
       id, Object.fromEntries(Object.entries(checkRecord(where, `masks['${id}']`, byWeight)).map(([name, mask]) => [name, unpackMask(where, `masks['${id}']['${name}']`, mask)])),
     ]));
   }
-  if (record.quantization !== undefined) checkRecord(where, "quantization", record.quantization);
+  if (record.quantization !== undefined) sidecar.quantization = decodeQuantization(where, checkRecord(where, "quantization", record.quantization));
   return sidecar;
 }
 
@@ -149,15 +132,10 @@ function checkAgainstGraph(where: string, sidecar: ModelSidecar, graph: Graph): 
       if (mask.kept.some((bit) => bit > 1)) throw new Error(`${where}: ${label}.kept must hold only 0 (pruned) and 1 (kept)`);
     }
   }
-  for (const [id, params] of Object.entries(sidecar.quantization ?? {})) {
-    if (!nodes.has(id)) throw new Error(`${where}: quantization['${id}'] names no node of graph '${graph.name}'`);
-    const checked = checkRecord(where, `quantization['${id}']`, params);
-    for (const key of ["weightBits", "activationBits"]) {
-      const bits = checked[key];
-      if (bits !== undefined && !(Number.isInteger(bits) && (bits as number) >= 1 && (bits as number) <= 32)) {
-        throw new Error(`${where}: quantization['${id}'].${key} must be an integer in 1..32, but got ${show(bits)}`);
-      }
-    }
+  for (const [id, quantization] of Object.entries(sidecar.quantization ?? {})) {
+    const node = nodes.get(id);
+    if (node === undefined) throw new Error(`${where}: quantization['${id}'] names no node of graph '${graph.name}'`);
+    checkNodeQuantization(`${where}: quantization['${id}']`, node, quantization);
   }
 }
 

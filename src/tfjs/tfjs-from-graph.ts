@@ -35,6 +35,34 @@ export interface BuildTfjsOptions {
    * saved models either way; false gives tfjs-layers' own implementation.
    */
   fusedBatchNorm?: boolean;
+  /**
+   * What learners change in the built model, by node id, applied in order (several learners may
+   * change one node: a mask, then a fake quantizer). See NodeOverride.
+   */
+  overrides?: Readonly<Record<string, readonly NodeOverride[]>>;
+  /**
+   * Node ids whose outputs (after their overrides) the model also outputs, after the graph's
+   * outputs. Such a node fuses with nothing, so its output is the tensor the IR defines.
+   */
+  extraOutputs?: readonly string[];
+}
+
+/**
+ * A learner's change to one node when the IR is built into tfjs, instead of a forward pass of
+ * its own. Model outputs come in this order: the graph's, extraOutputs, then every head, in node
+ * order.
+ */
+export interface NodeOverride {
+  /**
+   * The layer computes with transform(weight) in place of the weight, by IR weight name (kernel,
+   * depthwiseKernel, bias of conv2d, depthwiseConv2d and dense nodes); gradients flow through
+   * the transform to the weight (a mask, a fake quantizer with a straight-through gradient).
+   */
+  weightTransforms?: Readonly<Record<string, (weight: tf.Tensor) => tf.Tensor>>;
+  /** Replaces the node's output for its readers and the model (fake-quantized activations). */
+  output?: (output: Tensor) => Tensor;
+  /** Extra model outputs computed from the node's output (auxiliary classifiers); their layers are marked auxiliary. */
+  heads?: (output: Tensor) => Tensor[];
 }
 
 /** tfjs weight names (the last part of a LayerVariable's name) and the IR's names for them. */
@@ -172,19 +200,80 @@ function modelOutputs(graph: Graph, withoutSoftmax: boolean): string[] {
   });
 }
 
+/** Layers made by overrides that carry no weights of the graph (auxiliary heads). */
+const auxiliaryLayers = new WeakSet<Layer>();
+
+/** Marks a layer as a learner's own (an auxiliary head): copyWeightsToGraph leaves it out. */
+export function markAuxiliary(layer: Layer): Layer {
+  auxiliaryLayers.add(layer);
+  return layer;
+}
+
+/** The layer fields that hold each IR weight of the layers weight transforms apply to. */
+const TRANSFORMABLE_FIELDS: Record<string, Record<string, string>> = {
+  conv2d: { kernel: "kernel", bias: "bias" },
+  depthwiseConv2d: { depthwiseKernel: "depthwiseKernel", bias: "bias" },
+  dense: { kernel: "kernel", bias: "bias" },
+};
+
 /**
- * A trainable tfjs functional model of the graph: one layer per node, named as the node, its
- * weights copied from the IR. Shapes are checked first; an error names the node.
+ * Makes the layer compute with transformed weights: during its call each weight field reads as
+ * the transform of the variable (the tape sees the variable read, so gradients reach it), and is
+ * restored afterwards. The instance is patched, not the class, so the layer saves as before.
  */
-export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tfl.LayersModel {
+function applyWeightTransforms(layer: Layer, node: GraphNode, transforms: Array<Readonly<Record<string, (weight: tf.Tensor) => tf.Tensor>>>): void {
+  const fields = TRANSFORMABLE_FIELDS[node.op];
+  const names = [...new Set(transforms.flatMap((byName) => Object.keys(byName)))];
+  for (const name of names) {
+    if (fields?.[name] === undefined) throw new Error(`a weight transform of '${name}' cannot apply to a ${node.op} node (transformable: ${Object.keys(fields ?? {}).join(", ") || "none"})`);
+  }
+  const holder = layer as unknown as Record<string, { read(): tf.Tensor } | null | undefined>;
+  const call = layer.call.bind(layer);
+  layer.call = (inputs, kwargs) => {
+    const originals = names.map((name) => holder[fields[name]]);
+    try {
+      names.forEach((name, i) => {
+        const variable = originals[i];
+        if (variable === undefined || variable === null) throw new Error(`layer '${layer.name}' has no ${name} to transform`);
+        const value = transforms.reduce((w, byName) => (byName[name] === undefined ? w : byName[name](w)), variable.read());
+        holder[fields[name]] = { read: () => value };
+      });
+      return call(inputs, kwargs);
+    } finally {
+      names.forEach((name, i) => { holder[fields[name]] = originals[i]; });
+    }
+  };
+}
+
+/** The built node's output after the overrides' output wrappers; heads collected on the way. */
+function overriddenOutput(output: Tensor, overrides: readonly NodeOverride[], heads: Tensor[]): Tensor {
+  let result = output;
+  for (const override of overrides) if (override.output !== undefined) result = override.output(result);
+  for (const override of overrides) if (override.heads !== undefined) heads.push(...override.heads(result));
+  return result;
+}
+
+/** Ids whose output must be the IR's own tensor: outputs, extra outputs, nodes whose output an override wraps or reads. */
+function unfusableIds(outputIds: readonly string[], options: BuildTfjsOptions): string[] {
+  const overridden = Object.entries(options.overrides ?? {}).filter(([, list]) => list.some((o) => o.output !== undefined || o.heads !== undefined)).map(([id]) => id);
+  return [...outputIds, ...(options.extraOutputs ?? []), ...overridden];
+}
+
+function checkOverrides(graph: Graph, options: BuildTfjsOptions): void {
+  const ids = new Set(graph.nodes.map((node) => node.id));
+  for (const id of [...Object.keys(options.overrides ?? {}), ...(options.extraOutputs ?? [])]) {
+    if (!ids.has(id)) throw new Error(`buildTfjsModel: an override or extra output names node '${id}', which graph '${graph.name}' lacks`);
+  }
+}
+
+/** One layer per node, applied in order, with the overrides; the symbolic tensor of every node, and the heads. */
+function buildLayers(graph: Graph, options: BuildTfjsOptions, outputIds: readonly string[]) {
   const momentum = options.batchNormMomentum ?? 0.99;
-  if (!(momentum >= 0 && momentum < 1)) throw new RangeError(`buildTfjsModel: batchNormMomentum must be in [0, 1), but got ${momentum}`);
-  inferShapes(graph);
+  const fused = options.fusedBatchNorm ?? true;
+  const readers = soleReaders(graph, unfusableIds(outputIds, options));
   const tensors = new Map<string, Tensor>();
   const layers: Array<[Layer, GraphNode]> = [];
-  const outputIds = modelOutputs(graph, options.withoutSoftmax ?? false);
-  const readers = soleReaders(graph, outputIds);
-  const fused = options.fusedBatchNorm ?? true;
+  const heads: Tensor[] = [];
   const built = new Map<string, Layer>();
   for (const node of graph.nodes) {
     try {
@@ -193,17 +282,36 @@ export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tf
         tensors.set(node.id, tfl.input({ shape: node.shape, name: node.id, dtype: "float32" }));
         continue;
       }
+      const overrides = options.overrides?.[node.id] ?? [];
       const layer = layerFor(node, momentum, fused, fusionOf(node, readers.get(node.id), fused));
+      const transforms = overrides.flatMap((o) => (o.weightTransforms === undefined ? [] : [o.weightTransforms]));
+      if (transforms.length > 0) applyWeightTransforms(layer, node, transforms);
       const folding = built.get(node.inputs[0]);
       if ((folding instanceof PocketflowConv2D || folding instanceof PocketflowDepthwiseConv2D) && layer instanceof PocketflowBatchNormalization) folding.foldedBatchNorm = layer;
       built.set(node.id, layer);
       const inputs = node.inputs.map((id) => tensors.get(id) as Tensor);
-      tensors.set(node.id, layer.apply(node.op === "add" ? inputs : inputs[0]) as Tensor);
+      const output = layer.apply(node.op === "add" ? inputs : inputs[0]) as Tensor;
+      tensors.set(node.id, overriddenOutput(output, overrides, heads));
       layers.push([layer, node]);
     } catch (error) {
       throw new Error(`buildTfjsModel: ${label(node)}: ${describe(error)}`);
     }
   }
+  return { tensors, layers, heads };
+}
+
+/**
+ * A trainable tfjs functional model of the graph: one layer per node, named as the node, its
+ * weights copied from the IR, with the learners' overrides. Shapes are checked first; an error
+ * names the node.
+ */
+export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tfl.LayersModel {
+  const momentum = options.batchNormMomentum ?? 0.99;
+  if (!(momentum >= 0 && momentum < 1)) throw new RangeError(`buildTfjsModel: batchNormMomentum must be in [0, 1), but got ${momentum}`);
+  inferShapes(graph);
+  checkOverrides(graph, options);
+  const outputIds = modelOutputs(graph, options.withoutSoftmax ?? false);
+  const { tensors, layers, heads } = buildLayers(graph, options, outputIds);
   for (const [layer, node] of layers) {
     try {
       setLayerWeights(layer, node);
@@ -212,8 +320,8 @@ export function buildTfjsModel(graph: Graph, options: BuildTfjsOptions = {}): tf
     }
   }
   const inputs = graph.nodes.filter((node) => node.op === "input").map((node) => tensors.get(node.id) as Tensor);
-  const outputs = outputIds.map((id) => tensors.get(id) as Tensor);
-  return tfl.model({ inputs, outputs, name: graph.name });
+  const outputs = [...outputIds, ...(options.extraOutputs ?? [])].map((id) => tensors.get(id) as Tensor);
+  return tfl.model({ inputs, outputs: [...outputs, ...heads], name: graph.name });
 }
 
 /** The node's new weights, read from its layer and checked against the IR's names and shapes. */
@@ -246,7 +354,7 @@ export function copyWeightsToGraph(model: tfl.LayersModel, graph: Graph): Graph 
   const layers = new Map(model.layers.map((layer) => [layer.name, layer]));
   const nodeIds = new Set(graph.nodes.map((node) => node.id));
   for (const layer of model.layers) {
-    if (layer.weights.length > 0 && !nodeIds.has(layer.name)) {
+    if (layer.weights.length > 0 && !nodeIds.has(layer.name) && !auxiliaryLayers.has(layer)) {
       throw new Error(`copyWeightsToGraph: layer '${layer.name}' of model '${model.name}' has weights but graph '${graph.name}' has no node of that id`);
     }
   }

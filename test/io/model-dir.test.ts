@@ -31,7 +31,15 @@ function fullSidecar(): ModelSidecar {
   return {
     ...sidecar,
     masks: { fc: { kernel: everyThird([48, 5]), bias: everyThird([5]) }, dw: { depthwiseKernel: everyThird([3, 3, 4, 2]) } },
-    quantization: { conv1: { weightBits: 8, activationBits: 8, scales: [0.1, 0.2] } },
+    quantization: {
+      conv1: {
+        weights: {
+          kernel: { scheme: "uniform", bits: 4, symmetric: true, grouping: { inner: 1, groups: 4 }, scales: Float32Array.of(0.1, 0.2, 1e-7, 3), zeroPoints: new Int32Array(4) },
+          bias: { scheme: "codebook", bits: 1, grouping: { inner: 1, groups: 1 }, centroids: Float32Array.of(-0.5, Math.PI) },
+        },
+        activation: { bits: 8, min: -1.5, max: 6, symmetric: false },
+      },
+    },
     preprocessing: { dataset: "cifar10", normalization: { mean: [0.5], std: [0.25] } }, // a field this version does not know
   };
 }
@@ -225,8 +233,11 @@ describe("errors name the file and the problem", () => {
     await expect(saveModel(dir, graph, badMask)).rejects.toThrow(`saveModel '${dir}': sidecar: masks['conv1']['kernel'] has shape [3,3,2,5], but the weight has [3,3,2,4]`);
     const noWeight = { ...newSidecar(), masks: { relu6: { kernel: everyThird([1]) } } };
     await expect(saveModel(dir, graph, noWeight)).rejects.toThrow("masks['relu6']['kernel']: relu6 'relu6' has no 'kernel' weight (it has: none)");
-    const badBits = { ...newSidecar(), quantization: { conv1: { weightBits: 0.5 } } };
-    await expect(saveModel(dir, graph, badBits)).rejects.toThrow("quantization['conv1'].weightBits must be an integer in 1..32, but got 0.5");
+    const uniform = { scheme: "uniform" as const, bits: 0.5, symmetric: true, grouping: { inner: 1, groups: 1 }, scales: Float32Array.of(1), zeroPoints: new Int32Array(1) };
+    const badBits = { ...newSidecar(), quantization: { conv1: { weights: { kernel: uniform } } } };
+    await expect(saveModel(dir, graph, badBits)).rejects.toThrow("quantization['conv1'].weights['kernel'].bits must be an integer in 2..8, but got 0.5");
+    const badGroups = { ...newSidecar(), quantization: { conv1: { weights: { kernel: { ...uniform, bits: 4, grouping: { inner: 1, groups: 3 } } } } } };
+    await expect(saveModel(dir, graph, badGroups)).rejects.toThrow("quantization['conv1'].weights['kernel']");
     await expect(saveModel(dir, graph, { ...newSidecar(), producedBy: "other" } as unknown as ModelSidecar)).rejects.toThrow("producedBy must be 'pocketflow-js', but got 'other'");
     expect(await readdir(dir)).toEqual([]);
   });
