@@ -17,6 +17,7 @@ import { modelForward } from "../src/train/evaluate.js";
 import { TrainingOptimizer } from "../src/train/optimizers.js";
 import { applyGradients, computeGradients, modelParameters } from "../src/train/trainer.js";
 import { timeInterleaved } from "./harness.js";
+import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 
 const LEARNING_RATE = 0.01;
 
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
   standard.model.dispose();
 }
 
+// Our own program may turn on relaxed SIMD (the library never does), before any kernel loads.
+enableRelaxedSimd();
 main().catch((error) => {
   console.error(error instanceof Error ? error.stack : error);
   process.exitCode = 1;

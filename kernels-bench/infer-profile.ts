@@ -6,6 +6,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { addKernelTimes, type KernelTimes } from "./harness.js";
 import { registerPocketflowBackend } from "../src/backend/register.js";
 import { BENCH_MODELS, warmedPredict, type BenchModelName } from "./train.js";
+import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 
 function option(argv: string[], name: string, fallback: string): string {
   const i = argv.indexOf(name);
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
   }
 }
 
+// Our own program may turn on relaxed SIMD (the library never does), before any kernel loads.
+enableRelaxedSimd();
 main().catch((error) => {
   console.error(error instanceof Error ? error.stack : error);
   process.exitCode = 1;

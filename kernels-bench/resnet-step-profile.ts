@@ -13,6 +13,7 @@ import { createNet } from "../src/nets/zoo.js";
 import { modelForward } from "../src/train/evaluate.js";
 import { TrainingOptimizer } from "../src/train/optimizers.js";
 import { applyGradients, computeGradients, modelParameters } from "../src/train/trainer.js";
+import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 
 const IMAGE_SHAPE = [28, 28, 1];
 
@@ -72,6 +73,8 @@ async function main(): Promise<void> {
 }
 
 if (process.argv[1]?.endsWith("resnet-step-profile.js")) {
+  // Our own program may turn on relaxed SIMD (the library never does), before any kernel loads.
+  enableRelaxedSimd();
   main().catch((error) => {
     console.error(error instanceof Error ? error.stack : error);
     process.exitCode = 1;

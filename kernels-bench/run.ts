@@ -15,6 +15,7 @@ import { measureLimits, type MachineLimits } from "./limits.js";
 import { benchMask } from "./mask.js";
 import { benchPool } from "./pool.js";
 import { benchQuantize } from "./quantize.js";
+import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 
 type Family = (opts: BenchOptions, limits: MachineLimits) => Promise<BenchEntry[]>;
 
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
   console.error(`wrote ${file} (${result.seconds.toFixed(1)} s)`);
 }
 
+// Our own program may turn on relaxed SIMD (the library never does), before any kernel loads.
+enableRelaxedSimd();
 main().catch((error) => {
   console.error(error instanceof Error ? error.message : error);
   process.exit(1);

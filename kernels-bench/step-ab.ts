@@ -11,6 +11,7 @@
 import { fork, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 
 interface Options {
   a: string;
@@ -121,6 +122,8 @@ async function parent(options: Options): Promise<void> {
   b.kill();
 }
 
+// Our own program may turn on relaxed SIMD (the library never does), before any kernel loads.
+enableRelaxedSimd();
 const argv = process.argv.slice(2);
 const childAt = argv.indexOf("--child");
 function childMain(): Promise<void> {

@@ -13,6 +13,7 @@ import { unaryOp } from "../src/kernels/elementwise.js";
 import type { KernelCall, OperationBuilder } from "../src/kernels/operation.js";
 import { splitCount } from "../src/util/ranges.js";
 import { SyncKernelPool } from "../src/kernels/sync-pool.js";
+import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 
 /** A positive integer flag, or its default. */
 function flag(name: string, fallback: number): number {
@@ -39,6 +40,8 @@ function compare(name: string, make: () => OperationBuilder<unknown>, pools: [Sy
   console.log(`${name.padEnd(44)} 1 thread ${best[0].toFixed(1).padStart(7)} ms   2 threads ${best[1].toFixed(1).padStart(7)} ms   speed-up ${(best[0] / best[1]).toFixed(2)}x`);
 }
 
+// Our own program may turn on relaxed SIMD (the library never does), before any kernel loads.
+enableRelaxedSimd();
 const pools: [SyncKernelPool, SyncKernelPool] = [new SyncKernelPool({ threads: 1 }), new SyncKernelPool({ threads: 2 })];
 const n = 512;
 const [a, b] = [random(n * n), random(n * n)];

@@ -9,6 +9,7 @@ import { dirname, join } from "node:path";
 import { findPackageFile } from "../src/util/package-files.js";
 import type { BenchEntry } from "./harness.js";
 import { BENCH_MODELS, benchTrain, type BenchModelName, type MemoryCheck, type TrainBenchOptions, type TrainProfile } from "./train.js";
+import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 
 function valueAfter(argv: string[], flag: string): string | null {
   const i = argv.indexOf(flag);
@@ -98,6 +99,8 @@ async function main(): Promise<void> {
   console.error(`wrote ${file} (${report.seconds.toFixed(1)} s)`);
 }
 
+// Our own program may turn on relaxed SIMD (the library never does), before any kernel loads.
+enableRelaxedSimd();
 main().catch((error) => {
   console.error(error instanceof Error ? error.stack ?? error.message : error);
   process.exit(1);

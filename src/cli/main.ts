@@ -2,8 +2,11 @@
 // The `pocketflow` command: train, eval and info today; the learners' commands arrive with them.
 // Every command takes --json and then prints one JSON summary object as its last stdout line.
 import { readFileSync } from "node:fs";
+import { ModelPathError } from "../io/model-path.js";
+import { enableRelaxedSimd } from "../kernels/wasm-module.js";
 import { findPackageFile } from "../util/package-files.js";
 import { UsageError } from "./args.js";
+import { BENCH_USAGE, benchCommand } from "./bench.js";
 import { EVAL_USAGE, evalCommand } from "./eval.js";
 import { INFO_USAGE, infoCommand } from "./info.js";
 import { ProgressReporter } from "./progress.js";
@@ -15,6 +18,7 @@ Usage:
   pocketflow train --net NET --dataset DATASET --out DIR [options]   train a net of the zoo
   pocketflow eval --model DIR [--dataset DATASET]                     accuracy of a model directory
   pocketflow info --model DIR                                         layers, MACs, params, size
+  pocketflow bench --model DIR [--runtime pocketflow,tfjs-wasm,...]   latency and images/s, runtimes timed alternately
   pocketflow COMMAND --help                                           a command's options
   pocketflow --version                                                print the version
 
@@ -31,7 +35,7 @@ const COMMANDS: Record<string, { run: Command; usage: string; describe: (summary
   train: {
     run: trainCommand,
     usage: TRAIN_USAGE,
-    describe: (s) => `${s.net} on ${s.dataset}: test accuracy ${percent(s.testAccuracy)}, validation ${percent(s.validationAccuracy)}, ${s.steps} steps in ${Math.round(Number(s.seconds))} s; written to ${s.out}`,
+    describe: (s) => `${s.net} on ${s.dataset}: test accuracy ${percent(s.testAccuracy)}, validation ${percent(s.validationAccuracy)}, ${s.steps} steps in ${Math.round(Number(s.seconds))} s${s.complete === false ? ` (stopped at step ${s.stoppedAtStep} by --max-steps: not fully trained)` : ""}; written to ${s.out}`,
   },
   eval: {
     run: evalCommand,
@@ -39,6 +43,7 @@ const COMMANDS: Record<string, { run: Command; usage: string; describe: (summary
     describe: (s) => `${s.model} on ${s.dataset} ${s.split}: accuracy ${percent(s.accuracy)}, loss ${Number(s.loss).toFixed(4)} (${s.count} images)`,
   },
   info: { run: infoCommand, usage: INFO_USAGE, describe: () => "" },
+  bench: { run: benchCommand, usage: BENCH_USAGE, describe: () => "" },
 };
 
 function percent(value: unknown): string {
@@ -83,9 +88,11 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     console.error(`pocketflow ${name}: ${message}`);
-    return 1;
+    return error instanceof ModelPathError ? 2 : 1; // a wrong --model path is the user's to fix, like a usage error
   }
 }
 
+// Our own program may turn on relaxed SIMD (the library never does), before any kernel loads.
+enableRelaxedSimd();
 // Worker threads of the backend's pool would keep the process alive; the command is done.
 main(process.argv.slice(2)).then((code) => process.exit(code));
