@@ -75,3 +75,10 @@ export {
 } from "./io/model-dir.js";
 export { FileDirectoryHandler, readSidecar, writeSidecar } from "./io/file-handler.js";
 export { registerFileIO } from "./io/register-file-io.js";
+
+// Deploy: measured latency and throughput on several runtimes, timed alternately.
+export { measureLatency, pocketflowLatencyMs, randomInput, type LatencyOptions, type LatencySummary, type RuntimeLatency } from "./deploy/latency.js";
+export {
+  RUNTIME_NAMES, isRuntimeName, tfjsRuntime,
+  type RuntimeName, type LatencyRuntime, type LoadedRuntime, type LatencyInput, type TfjsRuntimeOptions,
+} from "./deploy/latency-runtimes.js";
