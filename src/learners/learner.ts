@@ -1,9 +1,14 @@
-// The interface every learner implements (PocketFlow's AbstractLearner, reduced to what a search
-// needs): take a model IR graph and data, return a compressed graph plus what was done to it.
-// Learners chain because the output is again a graph: prune, then quantize.
+// The interface every learner implements (PocketFlow's AbstractLearner, reduced to what a chain
+// and a search need): take a compressed model and data, return a new compressed model whose
+// history ends with what this learner did. Learners chain because input and output are the same
+// kind of value: prune, then quantize, and the quantizer keeps the pruner's masks.
+// Each learner declares its options (defaults, valid ranges) once, for the library, the CLI and
+// the checks alike, and the hyper-parameter space a search drives.
 import type { Augmentation, Normalization } from "../data/batches.js";
 import type { Dataset } from "../data/dataset.js";
-import type { Graph } from "../graph/ir.js";
+import type { CompressedModel } from "../graph/compressed-model.js";
+
+export type { CompressedModel } from "../graph/compressed-model.js";
 
 export interface LearnerData {
   train: Dataset;
@@ -21,7 +26,28 @@ export interface LearnerData {
  */
 export type LearnerMode = "fast" | "full";
 
-/** One entry of a model's history, kept in its pocketflow.json sidecar. */
+/** One option of a learner, with its default and valid values. */
+export type LearnerOptionSpec = { name: string; help: string } & (
+  | { kind: "number" | "integer"; default?: number; min?: number; max?: number }
+  | { kind: "choice"; choices: readonly string[]; default?: string }
+  | { kind: "flag"; default?: boolean }
+);
+
+/** One dimension of the space a search explores (the search's optimizers read it). */
+export interface HyperParameter {
+  /** The learner option it sets. */
+  option: string;
+  kind: "continuous" | "integer" | "categorical";
+  low?: number;
+  high?: number;
+  /** Sample on a log scale (learning rates). */
+  log?: boolean;
+  choices?: ReadonlyArray<string | number>;
+  /** Node ids with one value each (per-layer ratios or bits); absent: one global value. */
+  perLayer?: readonly string[];
+}
+
+/** The fields of the history entry a learner appends. */
 export interface LearnerRecord {
   learner: string;
   mode: LearnerMode;
@@ -33,13 +59,60 @@ export interface LearnerRecord {
   seconds: number;
 }
 
-export interface CompressedModel {
-  graph: Graph;
-  record: LearnerRecord;
-}
-
 export interface Learner<Options> {
   /** PocketFlow's learner name, e.g. 'full-prec', 'channel', 'uniform'. */
   readonly name: string;
-  compress(model: Graph, data: LearnerData, options: Options): Promise<CompressedModel>;
+  /** One line for `pocketflow compress --help`. */
+  readonly description: string;
+  readonly options: readonly LearnerOptionSpec[];
+  /** The hyper-parameters a search drives on this model. */
+  searchSpace(model: CompressedModel): HyperParameter[];
+  /**
+   * A new compressed model (the input is left as it was) whose history ends with this learner's
+   * record. Throws LearnerRefusedError when the input holds state this learner cannot keep.
+   */
+  compress(model: CompressedModel, data: LearnerData, options: Options): Promise<CompressedModel>;
+}
+
+/** A learner refused its input model because it would undo an earlier learner's work. */
+export class LearnerRefusedError extends Error {
+  constructor(readonly learner: string, reason: string) {
+    super(`learner '${learner}' refuses this model: ${reason}`);
+    this.name = "LearnerRefusedError";
+  }
+}
+
+/** The record of a learner's run, as its history entry holds it. */
+export function lastRecord(model: CompressedModel): LearnerRecord | undefined {
+  const entry = model.history.at(-1);
+  return entry !== undefined && typeof entry.learner === "string" ? (entry as unknown as LearnerRecord) : undefined;
+}
+
+function checkOption(learner: string, spec: LearnerOptionSpec, value: unknown): void {
+  const fail = (rule: string): never => {
+    throw new RangeError(`learner '${learner}': option ${spec.name} must be ${rule}, but got ${JSON.stringify(value)}`);
+  };
+  if (spec.kind === "flag") {
+    if (typeof value !== "boolean") fail("true or false");
+  } else if (spec.kind === "choice") {
+    if (typeof value !== "string" || !spec.choices.includes(value)) fail(`one of ${spec.choices.join(", ")}`);
+  } else {
+    const rule = `${spec.kind === "integer" ? "an integer" : "a number"}${spec.min === undefined ? "" : ` >= ${spec.min}`}${spec.max === undefined ? "" : ` <= ${spec.max}`}`;
+    if (typeof value !== "number" || !Number.isFinite(value) || (spec.kind === "integer" && !Number.isInteger(value))) fail(rule);
+    if ((spec.min !== undefined && (value as number) < spec.min) || (spec.max !== undefined && (value as number) > spec.max)) fail(rule);
+  }
+}
+
+/**
+ * The learner's options with defaults filled in, each declared one checked against its spec.
+ * Options the learner does not declare pass through unchecked (typed by the learner: training
+ * hooks, schedules).
+ */
+export function resolveOptions<Options>(learner: Pick<Learner<Options>, "name" | "options">, given: Partial<Options> | Record<string, unknown>): Options {
+  const resolved: Record<string, unknown> = { ...given };
+  for (const spec of learner.options) {
+    if (resolved[spec.name] === undefined && spec.default !== undefined) resolved[spec.name] = spec.default;
+    if (resolved[spec.name] !== undefined) checkOption(learner.name, spec, resolved[spec.name]);
+  }
+  return resolved as Options;
 }

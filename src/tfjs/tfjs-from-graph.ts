@@ -10,6 +10,7 @@ import type { FusedActivation } from "../kernels/batchnorm.js";
 import { PocketflowBatchNormalization, pocketflowBatchNormalization } from "./batch-norm-layer.js";
 import { PocketflowConv2D, PocketflowDepthwiseConv2D } from "./folded-conv-layers.js";
 import { pocketflowReLU, pocketflowReLU6 } from "./relu-layers.js";
+import { irWeightName } from "./weight-names.js";
 
 type Layer = tfl.layers.Layer;
 type Tensor = tfl.SymbolicTensor;
@@ -65,19 +66,13 @@ export interface NodeOverride {
   heads?: (output: Tensor) => Tensor[];
 }
 
-/** tfjs weight names (the last part of a LayerVariable's name) and the IR's names for them. */
-const IR_WEIGHT_NAME: Record<string, string> = {
-  kernel: "kernel", bias: "bias", depthwise_kernel: "depthwiseKernel",
-  gamma: "gamma", beta: "beta", moving_mean: "movingMean", moving_variance: "movingVariance",
-};
-
 const label = (node: GraphNode): string => `node '${node.id}' (${node.op})`;
 const show = (shape: readonly number[]): string => `[${shape.join(",")}]`;
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 function irNameOf(variable: tfl.LayerVariable): string {
   const short = variable.originalName.slice(variable.originalName.lastIndexOf("/") + 1);
-  return IR_WEIGHT_NAME[short] ?? short;
+  return irWeightName(short);
 }
 
 /**
