@@ -97,7 +97,7 @@ describe("pocketflow train / eval / info", () => {
     expect(bad.stderr).toMatch(/--net must be one of lenet, convnet, resnet20.*but got 'vgg16'[\s\S]*pocketflow train --help/);
     expect(run(["train", "--help"]).stdout).toMatch(/--lr N\s+peak learning rate/);
     const missing = run(["eval", "--model", join(tmpdir(), "no-such-model-dir")]);
-    expect(missing.status).toBe(1);
-    expect(missing.stderr).toMatch(/no-such-model-dir/);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/no model directory at '.*no-such-model-dir'; pass the folder that holds model.json/);
   });
 });

@@ -6,6 +6,7 @@ import { loadModel } from "../io/model-dir.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
 import { activateBackend, BACKEND_OPTIONS, JSON_OPTION } from "./backend-options.js";
 import { optionsHelp, parseOptions, requireOptions, UsageError, type OptionSpec } from "./args.js";
+import { checkModelFitsDataset } from "./model-fits-dataset.js";
 import type { CommandIO } from "./train.js";
 
 export const EVAL_OPTIONS: OptionSpec[] = [
@@ -38,6 +39,7 @@ export async function evalCommand(argv: readonly string[], io: CommandIO): Promi
   if (datasetName === undefined) throw new UsageError(`pocketflow eval: ${directory} does not say which dataset it was trained on; pass --dataset`);
   const data = loadDataset(datasetName, o["data-dir"] as string | undefined);
   const split = (o.split as "test" | "train" | undefined) ?? "test";
+  checkModelFitsDataset("pocketflow eval", directory, graph, datasetName, data[split]);
   if (preprocessing.normalization === undefined) io.progress.message(`pocketflow eval: ${directory} has no normalization in pocketflow.json; using pixels / 255`);
   const started = performance.now();
   const result = evaluateGraph(graph, data[split], { batchSize: o["batch-size"] as number | undefined, normalization: preprocessing.normalization });

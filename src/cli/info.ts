@@ -1,9 +1,8 @@
 // `pocketflow info`: a model directory's layers (op, output shape, MACs, parameters), totals,
-// size on disk and history.
-import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+// size on disk (model.json, its sidecar and the weight files it names) and history.
 import { graphCost } from "../graph/cost.js";
 import { loadModel } from "../io/model-dir.js";
+import { modelFiles } from "../io/model-files.js";
 import { selectBackend } from "../train/backend-select.js";
 import { JSON_OPTION } from "./backend-options.js";
 import { optionsHelp, parseOptions, requireOptions, type OptionSpec } from "./args.js";
@@ -18,12 +17,6 @@ export const INFO_USAGE = `Usage: pocketflow info --model DIR [--json]
 
 ${optionsHelp(INFO_OPTIONS)}`;
 
-async function directoryBytes(directory: string): Promise<number> {
-  const names = (await readdir(directory)).filter((name) => name.endsWith(".json") || name.endsWith(".bin"));
-  const sizes = await Promise.all(names.map(async (name) => (await stat(join(directory, name))).size));
-  return sizes.reduce((a, b) => a + b, 0);
-}
-
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
   return rows.map((row) => row.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ")).join("\n");
@@ -36,12 +29,13 @@ export async function infoCommand(argv: readonly string[], io: CommandIO): Promi
   await selectBackend(); // loading builds a tfjs model, which needs a backend
   const { graph, sidecar } = await loadModel(directory);
   const cost = graphCost(graph);
-  const sizeBytes = await directoryBytes(directory);
+  const files = await modelFiles(directory);
+  const sizeBytes = files.reduce((total, file) => total + file.sizeBytes, 0);
   const layers = cost.nodes.map((node) => ({ id: node.id, op: node.op, outputShape: node.outputShape, macs: node.macs, params: node.params }));
   if (o.json !== true) {
     const rows = [["layer", "op", "output", "MACs", "params"], ...layers.map((l) => [l.id, l.op, `[${l.outputShape.join(",")}]`, String(l.macs), String(l.params)])];
     io.stdout(table(rows));
     io.stdout(`total: ${cost.macs.toLocaleString("en-US")} MACs, ${cost.params.toLocaleString("en-US")} params (${cost.trainableParams.toLocaleString("en-US")} trainable), ${(sizeBytes / 1024).toFixed(1)} KiB on disk`);
   }
-  return { command: "info", model: directory, name: graph.name, layers, macs: cost.macs, params: cost.params, trainableParams: cost.trainableParams, sizeBytes, history: sidecar?.history ?? [] };
+  return { command: "info", model: directory, name: graph.name, layers, macs: cost.macs, params: cost.params, trainableParams: cost.trainableParams, sizeBytes, files, history: sidecar?.history ?? [] };
 }

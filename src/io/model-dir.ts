@@ -6,13 +6,15 @@
 // step leaves the old model with its sidecar or the new one with its own (file-handler.ts).
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { basename, join, resolve } from "node:path";
+import { basename, join } from "node:path";
 import { graphFromTfjs } from "../tfjs/graph-from-tfjs.js";
 import { buildTfjsModel } from "../tfjs/tfjs-from-graph.js";
 import type { HistoryEntry, NodeQuantization, WeightMask } from "../graph/compressed-model.js";
 import { sizeOf, weightsOf, type Graph, type GraphNode } from "../graph/ir.js";
 import { checkNodeQuantization, decodeQuantization, encodeQuantization } from "./quantization-json.js";
 import { checkKerasSettings } from "./keras-settings.js";
+import { checkModelDirectory } from "./model-path.js";
+import { checkFiniteWeights } from "../graph/finite-weights.js";
 import { FileDirectoryHandler, METADATA_KEY, MODEL_JSON, SIDECAR_JSON, pocketflowMetadata, readJsonFile, readSidecar, saveArtifacts } from "./file-handler.js";
 
 export const SIDECAR_FORMAT_VERSION = 1;
@@ -190,10 +192,11 @@ async function loadSidecar(root: string, metadata: Record<string, unknown> | und
 /**
  * Loads a model directory: the graph (nodes in the order they were saved) and its sidecar.
  * Plain tfjs directories (`weights.bin`, no sidecar) load too. A corrupt or mismatched file is
- * an error that names the file and the problem.
+ * an error that names the file and the problem; so is a NaN or infinite weight. A path that is
+ * not a model directory is a ModelPathError.
  */
 export async function loadModel(dir: string): Promise<LoadedModel> {
-  const root = resolve(dir);
+  const root = await checkModelDirectory(dir);
   const modelFile = join(root, MODEL_JSON);
   const artifacts = await new FileDirectoryHandler(root).load();
   try {
@@ -211,6 +214,7 @@ export async function loadModel(dir: string): Promise<LoadedModel> {
     let graph: Graph;
     try {
       graph = graphFromTfjs(model);
+      checkFiniteWeights(graph);
     } catch (error) {
       throw new Error(`${modelFile}: ${describe(error)}`);
     }
