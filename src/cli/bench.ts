@@ -48,7 +48,7 @@ function formatMs(ms: number): string {
 export function latencyTable(summary: LatencySummary): string {
   const reference = summary.runtimes[0].runtime;
   const rows = [
-    ["runtime", "median ms/batch", "p10-p90 ms", "images/s", `vs ${reference}`],
+    ["runtime", "median ms/batch", "p10-p90 ms", "images/s", `time vs ${reference}`],
     ...summary.runtimes.map((r) => [
       r.runtime, formatMs(r.medianMs), `${formatMs(r.p10Ms)}-${formatMs(r.p90Ms)}`,
       Math.round(r.imagesPerSecond).toLocaleString("en-US"), `${r.ratio.toFixed(2)}x`,

@@ -26,7 +26,7 @@ describe("pocketflow bench", () => {
   it("the table: a row per runtime, the batch in the input shape", () => {
     const result = run(["bench", "--model", model, "--runtime", "tfjs-cpu,pocketflow", "--batch", "2", "--runs", "2", "--threads", "2"]);
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/^runtime\s+median ms\/batch\s+p10-p90 ms\s+images\/s\s+vs tfjs-cpu$/m);
+    expect(result.stdout).toMatch(/^runtime\s+median ms\/batch\s+p10-p90 ms\s+images\/s\s+time vs tfjs-cpu$/m);
     expect(result.stdout).toMatch(/^tfjs-cpu\s+[\d.]+\s+[\d.]+-[\d.]+\s+[\d,]+\s+1\.00x$/m);
     expect(result.stdout).toMatch(/^pocketflow\s+[\d.]+\s+[\d.]+-[\d.]+\s+[\d,]+\s+[\d.]+x$/m);
     expect(result.stdout).toMatch(/input \[2,28,28,1\]; spread: 10th-90th percentile of 2 runs; pocketflow threads: 2/);
@@ -61,9 +61,9 @@ describe("bench helpers", () => {
       ],
     };
     expect(latencyTable(summary).split("\n")).toEqual([
-      "runtime     median ms/batch  p10-p90 ms  images/s  vs pocketflow",
-      "pocketflow             2.61   2.14-5.31    12,251          1.00x",
-      "tfjs-cpu               36.3    30.6-148       881         13.91x",
+      "runtime     median ms/batch  p10-p90 ms  images/s  time vs pocketflow",
+      "pocketflow             2.61   2.14-5.31    12,251               1.00x",
+      "tfjs-cpu               36.3    30.6-148       881              13.91x",
     ]);
   });
 });
