@@ -16,7 +16,7 @@ export interface LatencyOptions {
   runtimes?: ReadonlyArray<RuntimeName | LatencyRuntime>;
   /** Images per batch (default 1). */
   batch?: number;
-  /** Untimed rounds first, so that wasm and JIT tiers and buffer caches settle (default 2). */
+  /** Untimed rounds first, so that wasm and JIT tiers and buffer caches settle (default 2; 0 still runs one, for the reference outputs). */
   warmupRuns?: number;
   /** Timed wall time per runtime when `runs` is not given (default 1.5 s; at least 3 rounds). */
   secondsPerRuntime?: number;
