@@ -1,0 +1,101 @@
+// compress(): runs a chain of learners over a compressed model and measures the model before
+// and after: test and validation accuracy, MACs, parameters (and those left unpruned), weight
+// bytes, and latency measured on our backend. What `pocketflow compress` prints; the search
+// calls the same chain with its candidates' options.
+import { graphCost } from "../graph/cost.js";
+import { listMasks, type CompressedModel } from "../graph/compressed-model.js";
+import type { Dataset } from "../data/dataset.js";
+import { pocketflowLatencyMs } from "../deploy/latency.js";
+import { evaluateGraph } from "../train/evaluate-graph.js";
+import { lastRecord, resolveOptions, type Learner, type LearnerData, type LearnerMode } from "./learner.js";
+import { learnerByName } from "./registry.js";
+
+/** One learner of a chain and its options (the declared ones are checked before anything runs). */
+export interface ChainStep {
+  learner: string | Learner<any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- each learner has its own options
+  options?: Record<string, unknown>;
+}
+
+export interface CompressOptions {
+  learners: readonly ChainStep[];
+  data: LearnerData;
+  /** Accuracy before and after on it (never used to decide anything). */
+  test?: Dataset;
+  /** Given to every learner that declares a `mode` option and was given none. */
+  mode?: LearnerMode;
+  /** Measure latency before and after on our backend (default { batch: 1 }; false skips it). */
+  latency?: { batch?: number; seconds?: number } | false;
+  /** Progress lines ("channel: done in 12 s"). */
+  onProgress?(message: string): void;
+}
+
+export interface ModelMeasurement {
+  testAccuracy?: number;
+  validationAccuracy?: number;
+  macs: number;
+  params: number;
+  /** Parameters not pruned by a mask. */
+  unprunedParams: number;
+  /** Bytes of the weights as the model directory stores them (float32 today). */
+  weightBytes: number;
+  /** Median latency of one batch on our backend, in ms. */
+  latencyMs?: number;
+}
+
+export interface CompressResult {
+  model: CompressedModel;
+  before: ModelMeasurement;
+  after: ModelMeasurement;
+  /** What each learner did, as its history entry says. */
+  steps: Array<{ learner: string; seconds: number; steps: number; validationAccuracy?: number }>;
+  seconds: number;
+}
+
+/** Measures what the summary shows of a model. */
+export async function measureModel(model: CompressedModel, data: { validation?: Dataset; test?: Dataset; normalization?: LearnerData["normalization"] }, latency: CompressOptions["latency"] = {}): Promise<ModelMeasurement> {
+  const cost = graphCost(model.graph);
+  const pruned = listMasks(model).reduce((sum, [, , mask]) => sum + mask.kept.reduce((zeros, bit) => zeros + (1 - bit), 0), 0);
+  const accuracy = (dataset: Dataset | undefined) => (dataset === undefined ? undefined : evaluateGraph(model.graph, dataset, { normalization: data.normalization }).accuracy);
+  return {
+    testAccuracy: accuracy(data.test),
+    validationAccuracy: accuracy(data.validation),
+    macs: cost.macs,
+    params: cost.params,
+    unprunedParams: cost.params - pruned,
+    weightBytes: 4 * cost.params,
+    latencyMs: latency === false ? undefined : await pocketflowLatencyMs(model.graph, latency),
+  };
+}
+
+/** The chain's learners with their options resolved: a bad option fails before the first learner runs. */
+function resolveChain(options: CompressOptions): Array<{ learner: Learner<unknown>; options: Record<string, unknown> }> {
+  if (options.learners.length === 0) throw new RangeError("compress: learners must name at least one learner");
+  return options.learners.map((step) => {
+    const learner = (typeof step.learner === "string" ? learnerByName(step.learner) : step.learner) as Learner<unknown>;
+    const declaresMode = learner.options.some((spec) => spec.name === "mode");
+    const given = { ...(declaresMode && options.mode !== undefined ? { mode: options.mode } : {}), ...step.options };
+    return { learner, options: resolveOptions(learner, given) as Record<string, unknown> };
+  });
+}
+
+/** Runs the learners in order, each on the previous one's output; see CompressOptions. */
+export async function compress(model: CompressedModel, options: CompressOptions): Promise<CompressResult> {
+  const chain = resolveChain(options);
+  const started = performance.now();
+  const measured = { validation: options.data.validation, test: options.test, normalization: options.data.normalization };
+  const progress = options.onProgress ?? (() => {});
+  progress("measuring the input model");
+  const before = await measureModel(model, measured, options.latency);
+  let current = model;
+  const steps: CompressResult["steps"] = [];
+  for (const [index, { learner, options: learnerOptions }] of chain.entries()) {
+    progress(`${learner.name} (${index + 1}/${chain.length}): running`);
+    current = await learner.compress(current, options.data, learnerOptions);
+    const record = lastRecord(current);
+    steps.push({ learner: learner.name, seconds: record?.seconds ?? 0, steps: record?.steps ?? 0, validationAccuracy: record?.validationAccuracy });
+    progress(`${learner.name} (${index + 1}/${chain.length}): done in ${Math.round(record?.seconds ?? 0)} s`);
+  }
+  progress("measuring the compressed model");
+  const after = await measureModel(current, measured, options.latency);
+  return { model: current, before, after, steps, seconds: (performance.now() - started) / 1000 };
+}

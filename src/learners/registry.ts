@@ -1,0 +1,20 @@
+// Learners by the name `pocketflow compress --learner` takes. Each learner issue adds its own.
+import { FullPrecLearner } from "./full-prec.js";
+import type { Learner } from "./learner.js";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each learner has its own options
+type AnyLearner = Learner<any>;
+
+const LEARNERS = new Map<string, () => AnyLearner>([
+  ["full-prec", () => new FullPrecLearner()],
+]);
+
+/** The names `--learner` takes. */
+export const learnerNames = (): string[] => [...LEARNERS.keys()];
+
+/** A new learner of that name, or an error listing the names there are. */
+export function learnerByName(name: string): AnyLearner {
+  const make = LEARNERS.get(name);
+  if (make === undefined) throw new RangeError(`unknown learner '${name}'; the learners are: ${learnerNames().join(", ")}`);
+  return make();
+}
