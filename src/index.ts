@@ -68,6 +68,7 @@ export * from "./graph/shapes.js";
 export * from "./graph/cost.js";
 export { graphFromTfjs } from "./tfjs/graph-from-tfjs.js";
 export { buildTfjsModel, copyWeightsToGraph, type BuildTfjsOptions } from "./tfjs/tfjs-from-graph.js";
+export { collectActivations, type ActivationTapOptions, type ActivationTaps, type NodeActivations } from "./tfjs/activation-taps.js";
 export * from "./graph/coupling.js";
 export {
   saveModel, loadModel, newSidecar, appendHistory, SIDECAR_FORMAT_VERSION, PRODUCED_BY,
