@@ -3,7 +3,8 @@
 // the metrics so far, and a fingerprint of the run's options so that a resume with different
 // options is refused instead of silently mixing two runs. Packed with msgpackr (typed arrays
 // travel as raw bytes) and written atomically (temp file, then rename).
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { Packr } from "msgpackr";
 import { writeFileAtomic } from "../io/file-handler.js";
 import type { TrainingOptimizerState } from "./optimizers.js";
@@ -37,6 +38,12 @@ export interface Checkpoint {
   history: EpochMetrics[];
   /** Running sums of the epoch in progress, so its metrics come out the same after a resume. */
   epochProgress: { lossSum: number; correct: number; seen: number; seconds: number };
+  /**
+   * Seconds spent training up to this checkpoint, summed over every process of the run, so a
+   * resumed run reports the whole run's time. Added within format 1: absent in older checkpoints,
+   * which still load (their earlier processes then count as 0 s).
+   */
+  trainingSeconds?: number;
 }
 
 const packr = new Packr({ moreTypes: true });
@@ -67,6 +74,26 @@ export async function readCheckpoint(file: string): Promise<Checkpoint> {
   for (const weight of checkpoint.weights) weight.values = ownArray(weight.values);
   for (const name of Object.keys(checkpoint.optimizer.slots)) checkpoint.optimizer.slots[name] = checkpoint.optimizer.slots[name].map(ownArray);
   return checkpoint;
+}
+
+/**
+ * Removes the temp files writeFileAtomic leaves beside `file` (`.name.<12 hex>.tmp`) when its
+ * process is killed between writing and renaming; returns their names. Only one process may
+ * train into a directory at a time, so a temp file present when a run starts is stale.
+ */
+export async function removeStaleCheckpointTemps(file: string): Promise<string[]> {
+  const directory = dirname(file);
+  const prefix = `.${basename(file)}.`;
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
+  const stale = names.filter((name) => name.startsWith(prefix) && /^[0-9a-f]{12}\.tmp$/.test(name.slice(prefix.length)));
+  await Promise.all(stale.map((name) => rm(join(directory, name), { force: true })));
+  return stale;
 }
 
 /** The keys whose values differ between two fingerprints (compared as JSON). */

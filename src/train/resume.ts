@@ -54,5 +54,7 @@ export async function restoreRun(
     });
   }
   optimizer.setState(checkpoint.optimizer, parameters);
-  return { globalStep: checkpoint.globalStep, history: checkpoint.history, epochProgress: checkpoint.epochProgress };
+  // checkpoints written before trainingSeconds existed count the earlier processes as 0 s
+  const earlierSeconds = checkpoint.trainingSeconds ?? 0;
+  return { globalStep: checkpoint.globalStep, history: checkpoint.history, epochProgress: checkpoint.epochProgress, earlierSeconds };
 }

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { batches, type Augmentation, type Batch, type Normalization } from "../data/batches.js";
 import { sampleCount, type Dataset } from "../data/dataset.js";
-import { CHECKPOINT_FORMAT, writeCheckpoint, type Checkpoint, type EpochMetrics } from "./checkpoint.js";
+import { CHECKPOINT_FORMAT, removeStaleCheckpointTemps, writeCheckpoint, type Checkpoint, type EpochMetrics } from "./checkpoint.js";
 import { evaluate, modelForward, type Forward } from "./evaluate.js";
 import { checkDistillation, countCorrect, crossEntropy, distillationLoss, type DistillationOptions } from "./losses.js";
 import { TrainingOptimizer, type TrainingOptimizerConfig, type Parameter } from "./optimizers.js";
@@ -34,7 +34,19 @@ export interface StepProgress {
   etaSeconds: number;
 }
 
+/** Where a resumed run picks up. */
+export interface ResumePoint {
+  /** Steps the checkpoint had completed. */
+  globalStep: number;
+  /** Steps the run takes in all (epochs × steps per epoch, or maxSteps when smaller). */
+  totalSteps: number;
+  /** Training seconds the processes before this one spent, as the checkpoint recorded them. */
+  trainingSeconds: number;
+}
+
 export interface TrainHooks {
+  /** Once, before the first step, when the run continues from a checkpoint. */
+  onResume?(resumed: ResumePoint): void;
   /** After every step. Returning "stop" ends the run there (a checkpoint is written first). */
   onStep?(progress: StepProgress): void | "stop";
   /** Rewrites gradients (by parameter name) before the update, e.g. masks pruned weights. */
@@ -44,6 +56,9 @@ export interface TrainHooks {
   /** After every epoch's validation; awaited (e.g. to write a snapshot of the model). */
   onEpochEnd?(metrics: EpochMetrics): void | Promise<void>;
 }
+
+/** A learner's extra loss, given the step's logits and labels. */
+export type LossTerm = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar;
 
 export interface TrainOptions {
   epochs: number;
@@ -68,6 +83,10 @@ export interface TrainOptions {
   hooks?: TrainHooks;
   /** A forward pass other than the model's own (learners with custom layers); must use the model's variables. */
   forward?: Forward;
+  /** Trainable variables beyond the model's (a learner's codebook centroids), updated by the optimizer too. */
+  extraParameters?: Parameter[];
+  /** Terms added to the loss (auxiliary classifiers, reconstruction errors), computed inside the gradient tape. */
+  lossTerms?: LossTerm[];
 }
 
 export interface TrainResult {
@@ -77,6 +96,10 @@ export interface TrainResult {
   stoppedEarly: boolean;
   /** Whether this run continued from a checkpoint. */
   resumed: boolean;
+  /** The step the checkpoint had reached, when the run continued from one. */
+  resumedFromStep?: number;
+  /** Seconds in train() over every process of the run (this one and those a checkpoint continues). */
+  trainingSeconds: number;
 }
 
 /** What one run carries from step to step. */
@@ -84,6 +107,8 @@ export interface RunState {
   globalStep: number;
   history: EpochMetrics[];
   epochProgress: Checkpoint["epochProgress"];
+  /** Training seconds of the processes before this one (0 for a fresh run). */
+  earlierSeconds: number;
 }
 
 interface Run {
@@ -97,6 +122,8 @@ interface Run {
   stepsPerEpoch: number;
   totalSteps: number;
   fingerprint: Record<string, unknown>;
+  /** performance.now() when this process started the run. */
+  startedAt: number;
 }
 
 /** The trainable variables under their layer weight names ('conv1/kernel'), stable across processes. */
@@ -141,13 +168,14 @@ function prepareRun(model: tfl.LayersModel, train: Dataset, options: TrainOption
     model,
     forward: options.forward ?? modelForward(model),
     teacher: teacher === undefined ? undefined : typeof teacher === "function" ? teacher : modelForward(teacher),
-    parameters: modelParameters(model),
+    parameters: [...modelParameters(model), ...(options.extraParameters ?? [])],
     optimizer: new TrainingOptimizer(options.optimizer ?? { kind: "sgd", momentum: 0.9 }),
     options,
     schedule,
     stepsPerEpoch,
     totalSteps: Math.min(options.epochs * stepsPerEpoch, options.maxSteps ?? Infinity),
     fingerprint: runFingerprint(model, train, options),
+    startedAt: performance.now(),
   };
 }
 
@@ -162,7 +190,8 @@ export function computeGradients(run: Pick<Run, "forward" | "teacher" | "paramet
     const { value, grads } = tf.variableGrads(() => {
       logits = tf.keep(run.forward(images, true));
       if (logits.rank !== 2) throw new Error(`train: the forward pass must give logits [batch, classes], but gave shape [${logits.shape.join(", ")}]`);
-      const loss = crossEntropy(labels, logits);
+      let loss = crossEntropy(labels, logits);
+      for (const term of run.options.lossTerms ?? []) loss = tf.add(loss, term(logits, labels));
       return teacherLogits === undefined ? loss : tf.add(loss, distillationLoss(logits, teacherLogits, run.options.distillation));
     }, run.parameters.map((parameter) => parameter.variable));
     const gradients: tf.NamedTensorMap = {};
@@ -210,6 +239,8 @@ function progressOf(run: Run, state: RunState, epoch: number, step: number, lear
   };
 }
 
+const trainingSecondsSoFar = (run: Run, state: RunState): number => state.earlierSeconds + (performance.now() - run.startedAt) / 1000;
+
 async function saveCheckpoint(run: Run, state: RunState): Promise<void> {
   const file = run.options.checkpoint?.file;
   if (file === undefined) return;
@@ -226,6 +257,7 @@ async function saveCheckpoint(run: Run, state: RunState): Promise<void> {
     optimizer: run.optimizer.getState(),
     history: state.history,
     epochProgress: state.epochProgress,
+    trainingSeconds: trainingSecondsSoFar(run, state),
   });
 }
 
@@ -274,18 +306,36 @@ async function runEpoch(run: Run, train: Dataset, state: RunState, epoch: number
   return false;
 }
 
+/**
+ * The state the run starts from: the checkpoint's when resuming one, else step 0. Stale temp
+ * files of the checkpoint (left by a process killed while writing it) are removed first: only
+ * the renamed checkpoint is ever read, so a temp file is garbage the moment its writer is gone.
+ */
+async function startState(run: Run): Promise<{ state: RunState; resumedFromStep?: number }> {
+  const checkpoint = run.options.checkpoint;
+  if (checkpoint !== undefined) await removeStaleCheckpointTemps(checkpoint.file);
+  const restored = checkpoint?.resume === true ? await restoreRun(run.model, run.parameters, run.optimizer, checkpoint.file, run.fingerprint) : undefined;
+  if (restored === undefined) {
+    return { state: { globalStep: 0, history: [], epochProgress: { lossSum: 0, correct: 0, seen: 0, seconds: 0 }, earlierSeconds: 0 } };
+  }
+  run.options.hooks?.onResume?.({ globalStep: restored.globalStep, totalSteps: run.totalSteps, trainingSeconds: restored.earlierSeconds });
+  return { state: restored, resumedFromStep: restored.globalStep };
+}
+
 /** Trains `model` (which outputs logits) on `train`; see TrainOptions. */
 export async function train(model: tfl.LayersModel, trainSet: Dataset, options: TrainOptions): Promise<TrainResult> {
   const run = prepareRun(model, trainSet, options);
   try {
-    const restored = options.checkpoint?.resume === true ? await restoreRun(run.model, run.parameters, run.optimizer, options.checkpoint.file, run.fingerprint) : undefined;
-    const state: RunState = restored ?? { globalStep: 0, history: [], epochProgress: { lossSum: 0, correct: 0, seen: 0, seconds: 0 } };
+    const { state, resumedFromStep } = await startState(run);
     let stoppedEarly = false;
     for (let epoch = Math.floor(state.globalStep / run.stepsPerEpoch); epoch < options.epochs && state.globalStep < run.totalSteps; epoch++) {
       stoppedEarly = await runEpoch(run, trainSet, state, epoch);
       if (stoppedEarly) break;
     }
-    return { history: state.history, globalStep: state.globalStep, stoppedEarly, resumed: restored !== undefined };
+    return {
+      history: state.history, globalStep: state.globalStep, stoppedEarly, resumed: resumedFromStep !== undefined, resumedFromStep,
+      trainingSeconds: trainingSecondsSoFar(run, state),
+    };
   } finally {
     run.optimizer.dispose();
   }
