@@ -8,7 +8,7 @@
 // sampled rows are kept, so memory is what the rows take, checked before anything runs.
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { sizeOf, type Graph, type GraphNode } from "../graph/ir.js";
+import { sizeOf, type Graph, type GraphNode, type InputNode } from "../graph/ir.js";
 import { inferShapes } from "../graph/shapes.js";
 import { batches, type Batch, type Normalization } from "../data/batches.js";
 import { gatherSamples, sampleCount, shuffledIndices, type Dataset } from "../data/dataset.js";
@@ -78,14 +78,17 @@ interface ResolvedOptions {
 function checkOptions(graph: Graph, dataset: Dataset, options: ActivationTapOptions): ResolvedOptions {
   const { samples, batchSize = 32, seed = 0, positionsPerImage, maxBytes = 256 * MIB } = options;
   if (options.nodes.length === 0) fail(WHERE, "nodes must name at least one node to tap, but is empty");
-  checkInteger(WHERE, "samples", samples, 1, sampleCount(dataset));
+  const available = sampleCount(dataset);
+  if (!Number.isInteger(samples) || samples < 1 || samples > available) {
+    fail(WHERE, `samples must be an integer in 1..${available} (the images of dataset '${dataset.name}'), but got ${samples}`);
+  }
   checkInteger(WHERE, "batchSize", batchSize, 1);
   checkInteger(WHERE, "seed", seed, -(2 ** 31), 2 ** 32 - 1);
   if (positionsPerImage !== undefined) checkInteger(WHERE, "positionsPerImage", positionsPerImage, 1);
   if (!(maxBytes > 0)) fail(WHERE, `maxBytes must be a positive number of bytes, but got ${maxBytes}`);
-  const inputs = graph.nodes.filter((node) => node.op === "input");
+  const inputs = graph.nodes.filter((node): node is InputNode => node.op === "input");
   if (inputs.length !== 1) fail(WHERE, `graph '${graph.name}' must have one input node to feed the dataset's images, but has ${inputs.length}`);
-  const imageShape = (inputs[0] as { shape: number[] }).shape;
+  const imageShape = inputs[0].shape;
   if (imageShape.join(",") !== dataset.imageShape.join(",")) {
     fail(WHERE, `graph '${graph.name}' takes [${imageShape.join(",")}] images, but dataset '${dataset.name}' has [${dataset.imageShape.join(",")}]`);
   }
