@@ -7,6 +7,7 @@ import { enableRelaxedSimd } from "../kernels/wasm-module.js";
 import { findPackageFile } from "../util/package-files.js";
 import { UsageError } from "./args.js";
 import { BENCH_USAGE, benchCommand } from "./bench.js";
+import { COMPRESS_USAGE, compressCommand } from "./compress.js";
 import { EVAL_USAGE, evalCommand } from "./eval.js";
 import { INFO_USAGE, infoCommand } from "./info.js";
 import { ProgressReporter } from "./progress.js";
@@ -18,6 +19,7 @@ Usage:
   pocketflow train --net NET --dataset DATASET --out DIR [options]   train a net of the zoo
   pocketflow eval --model DIR [--dataset DATASET]                     accuracy of a model directory
   pocketflow info --model DIR                                         layers, MACs, params, size
+  pocketflow compress --model DIR --learner NAME --out DIR            compress a model with a chain of learners
   pocketflow bench --model DIR [--runtime pocketflow,tfjs-wasm,...]   latency and images/s, runtimes timed alternately
   pocketflow COMMAND --help                                           a command's options
   pocketflow --version                                                print the version
@@ -43,6 +45,11 @@ const COMMANDS: Record<string, { run: Command; usage: string; describe: (summary
     describe: (s) => `${s.model} on ${s.dataset} ${s.split}: accuracy ${percent(s.accuracy)}, loss ${Number(s.loss).toFixed(4)} (${s.count} images)`,
   },
   info: { run: infoCommand, usage: INFO_USAGE, describe: () => "" },
+  compress: {
+    run: compressCommand,
+    usage: COMPRESS_USAGE,
+    describe: (s) => `${(s.learners as string[]).join(" → ")} on ${s.dataset} in ${Math.round(Number(s.seconds))} s; written to ${s.out}`,
+  },
   bench: { run: benchCommand, usage: BENCH_USAGE, describe: () => "" },
 };
 

@@ -5,8 +5,11 @@
 import { graphCost } from "../graph/cost.js";
 import { listMasks, type CompressedModel } from "../graph/compressed-model.js";
 import type { Dataset } from "../data/dataset.js";
-import { pocketflowLatencyMs } from "../deploy/latency.js";
+import { measureLatency } from "../deploy/latency.js";
+import { tfjsRuntime, type LatencyRuntime } from "../deploy/latency-runtimes.js";
+import type { Graph } from "../graph/ir.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
+import type { StepProgress, TrainHooks } from "../train/trainer.js";
 import { lastRecord, resolveOptions, type Learner, type LearnerData, type LearnerMode } from "./learner.js";
 import { learnerByName } from "./registry.js";
 
@@ -27,6 +30,8 @@ export interface CompressOptions {
   latency?: { batch?: number; seconds?: number } | false;
   /** Progress lines ("channel: done in 12 s"). */
   onProgress?(message: string): void;
+  /** After every training step of a learner that trains. */
+  onStep?(progress: StepProgress): void;
 }
 
 export interface ModelMeasurement {
@@ -51,8 +56,8 @@ export interface CompressResult {
   seconds: number;
 }
 
-/** Measures what the summary shows of a model. */
-export async function measureModel(model: CompressedModel, data: { validation?: Dataset; test?: Dataset; normalization?: LearnerData["normalization"] }, latency: CompressOptions["latency"] = {}): Promise<ModelMeasurement> {
+/** Measures what the summary shows of a model, latency aside (see latenciesMs). */
+export function measureModel(model: CompressedModel, data: { validation?: Dataset; test?: Dataset; normalization?: LearnerData["normalization"] }): ModelMeasurement {
   const cost = graphCost(model.graph);
   const pruned = listMasks(model).reduce((sum, [, , mask]) => sum + mask.kept.reduce((zeros, bit) => zeros + (1 - bit), 0), 0);
   const accuracy = (dataset: Dataset | undefined) => (dataset === undefined ? undefined : evaluateGraph(model.graph, dataset, { normalization: data.normalization }).accuracy);
@@ -63,8 +68,19 @@ export async function measureModel(model: CompressedModel, data: { validation?: 
     params: cost.params,
     unprunedParams: cost.params - pruned,
     weightBytes: 4 * cost.params,
-    latencyMs: latency === false ? undefined : await pocketflowLatencyMs(model.graph, latency),
   };
+}
+
+/**
+ * Median ms per batch of each graph on our backend, the graphs timed alternately in one process
+ * (see measureLatency), so that a before/after ratio is not a warm-up or a busy moment. Their
+ * outputs differ by design (a compressed model), so they are not cross-checked.
+ */
+export async function latenciesMs(graphs: readonly Graph[], options: { batch?: number; seconds?: number } = {}): Promise<number[]> {
+  const pocketflow = tfjsRuntime("pocketflow");
+  const runtimes: LatencyRuntime[] = graphs.map((graph, i) => ({ name: `model ${i}`, load: (_ignored, input) => pocketflow.load(graph, input) }));
+  const summary = await measureLatency(graphs[0], { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
+  return summary.runtimes.map((runtime) => runtime.medianMs);
 }
 
 /** The chain's learners with their options resolved: a bad option fails before the first learner runs. */
@@ -73,7 +89,12 @@ function resolveChain(options: CompressOptions): Array<{ learner: Learner<unknow
   return options.learners.map((step) => {
     const learner = (typeof step.learner === "string" ? learnerByName(step.learner) : step.learner) as Learner<unknown>;
     const declaresMode = learner.options.some((spec) => spec.name === "mode");
-    const given = { ...(declaresMode && options.mode !== undefined ? { mode: options.mode } : {}), ...step.options };
+    const given: Record<string, unknown> = { ...(declaresMode && options.mode !== undefined ? { mode: options.mode } : {}), ...step.options };
+    const onStep = options.onStep;
+    if (onStep !== undefined) {
+      const hooks = given.hooks as TrainHooks | undefined;
+      given.hooks = { ...hooks, onStep: (progress: StepProgress) => { onStep(progress); return hooks?.onStep?.(progress); } };
+    }
     return { learner, options: resolveOptions(learner, given) as Record<string, unknown> };
   });
 }
@@ -85,7 +106,7 @@ export async function compress(model: CompressedModel, options: CompressOptions)
   const measured = { validation: options.data.validation, test: options.test, normalization: options.data.normalization };
   const progress = options.onProgress ?? (() => {});
   progress("measuring the input model");
-  const before = await measureModel(model, measured, options.latency);
+  const before = measureModel(model, measured);
   let current = model;
   const steps: CompressResult["steps"] = [];
   for (const [index, { learner, options: learnerOptions }] of chain.entries()) {
@@ -96,6 +117,10 @@ export async function compress(model: CompressedModel, options: CompressOptions)
     progress(`${learner.name} (${index + 1}/${chain.length}): done in ${Math.round(record?.seconds ?? 0)} s`);
   }
   progress("measuring the compressed model");
-  const after = await measureModel(current, measured, options.latency);
+  const after = measureModel(current, measured);
+  if (options.latency !== false) {
+    progress("timing both models, alternately");
+    [before.latencyMs, after.latencyMs] = await latenciesMs([model.graph, current.graph], options.latency);
+  }
   return { model: current, before, after, steps, seconds: (performance.now() - started) / 1000 };
 }

@@ -88,9 +88,17 @@ export function lastRecord(model: CompressedModel): LearnerRecord | undefined {
   return entry !== undefined && typeof entry.learner === "string" ? (entry as unknown as LearnerRecord) : undefined;
 }
 
+/** A learner option outside its declared values; `option` and `rule` let a CLI name its flag. */
+export class LearnerOptionError extends RangeError {
+  constructor(readonly learner: string, readonly option: string, readonly rule: string, readonly value: unknown) {
+    super(`learner '${learner}': option ${option} must be ${rule}, but got ${JSON.stringify(value)}`);
+    this.name = "LearnerOptionError";
+  }
+}
+
 function checkOption(learner: string, spec: LearnerOptionSpec, value: unknown): void {
   const fail = (rule: string): never => {
-    throw new RangeError(`learner '${learner}': option ${spec.name} must be ${rule}, but got ${JSON.stringify(value)}`);
+    throw new LearnerOptionError(learner, spec.name, rule, value);
   };
   if (spec.kind === "flag") {
     if (typeof value !== "boolean") fail("true or false");
