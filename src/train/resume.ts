@@ -53,6 +53,12 @@ export async function restoreRun(
       weight.write(tf.tensor(values, weight.shape.map(Number)));
     });
   }
+  const own = new Set(model.weights.map((weight) => weight.originalName));
+  for (const { name, variable } of parameters.filter((parameter) => !own.has(parameter.name))) {
+    const values = saved.get(name)?.values;
+    if (values === undefined) throw new Error(`${file}: no values for the learner's variable '${name}'`);
+    tf.tidy(() => variable.assign(tf.tensor(values, variable.shape)));
+  }
   optimizer.setState(checkpoint.optimizer, parameters);
   // checkpoints written before trainingSeconds existed count the earlier processes as 0 s
   const earlierSeconds = checkpoint.trainingSeconds ?? 0;

@@ -244,10 +244,12 @@ const trainingSecondsSoFar = (run: Run, state: RunState): number => state.earlie
 async function saveCheckpoint(run: Run, state: RunState): Promise<void> {
   const file = run.options.checkpoint?.file;
   if (file === undefined) return;
-  const weights = run.model.weights.map((weight) => ({
-    name: weight.originalName,
-    shape: weight.shape.map(Number),
-    values: Float32Array.from(weight.read().dataSync() as Float32Array),
+  const modelWeights = run.model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() }));
+  // a learner's own variables (codebook centroids) resume with the model's
+  const own = new Set(modelWeights.map((weight) => weight.name));
+  const extra = run.parameters.filter((parameter) => !own.has(parameter.name)).map((parameter) => ({ name: parameter.name, tensor: parameter.variable as tf.Tensor }));
+  const weights = [...modelWeights, ...extra].map(({ name, tensor }) => ({
+    name, shape: tensor.shape.map(Number), values: Float32Array.from(tensor.dataSync() as Float32Array),
   }));
   await writeCheckpoint(file, {
     format: CHECKPOINT_FORMAT,

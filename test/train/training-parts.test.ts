@@ -3,6 +3,9 @@
 // a part's own variables are trained; hooks merge with the caller's.
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { registerPocketflowBackend } from "../../src/backend/register.js";
 import { syntheticDataset } from "../../src/data/synthetic.js";
@@ -76,6 +79,28 @@ describe("composeTraining", () => {
       composed.dispose();
       scale.dispose();
     }
+  });
+
+  it("a part's own variables are checkpointed and restored on resume, as the model's weights are", async () => {
+    const file = join(await mkdtemp(join(tmpdir(), "pocketflow-parts-")), "checkpoint.msgpack");
+    const runWith = async (checkpoint: { file: string; resume?: boolean } | undefined, stopAfter?: number): Promise<number> => {
+      const scale = tf.variable(tf.scalar(1), true, `scale_${Math.random()}`);
+      const part: TrainingPart = { name: "scaled", parameters: [{ name: "scale", variable: scale }], loss: (logits) => tf.mul(scale, tf.mean(tf.square(logits))) as tf.Scalar };
+      const composed = composeTraining(lenet(), [part]);
+      try {
+        const hooks = { ...composed.trainOptions.hooks, onStep: (p: { globalStep: number }) => (p.globalStep === stopAfter ? "stop" as const : undefined) };
+        await train(composed.model, data.train, { ...options, maxSteps: 4, ...composed.trainOptions, hooks, checkpoint });
+        return scale.dataSync()[0];
+      } finally {
+        composed.dispose();
+        scale.dispose();
+      }
+    };
+    const uninterrupted = await runWith(undefined);
+    const stopped = await runWith({ file }, 2);
+    const resumed = await runWith({ file, resume: true });
+    expect(stopped).not.toBe(uninterrupted);
+    expect(resumed).toBe(uninterrupted);
   });
 
   it("mergeHooks calls the caller's hooks and the parts', and frees the tensors between the two gradient rewrites", () => {
