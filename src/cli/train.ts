@@ -9,7 +9,9 @@ import { graphCost } from "../graph/cost.js";
 import type { Graph, InputNode } from "../graph/ir.js";
 import { inferShapes } from "../graph/shapes.js";
 import { appendHistory, loadModel, newSidecar, saveModel, type ModelSidecar } from "../io/model-dir.js";
+import { uncompressed } from "../graph/compressed-model.js";
 import { FullPrecLearner } from "../learners/full-prec.js";
+import { lastRecord, type LearnerRecord } from "../learners/learner.js";
 import { createNet, NET_NAMES, type NetName } from "../nets/zoo.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
 import { defaultRecipe, fineTuneRecipe, type TrainingRecipe } from "../train/recipes.js";
@@ -203,12 +205,13 @@ async function runTraining(run: PreparedRun, io: CommandIO): Promise<Record<stri
     earlier.seconds = resumed.trainingSeconds;
     io.progress.message(`pocketflow train: resumed from step ${resumed.globalStep} of ${resumed.totalSteps}`);
   };
-  const result = await new FullPrecLearner().compress(graph, { train: split.train, validation: split.validation, normalization, augmentation }, {
+  const trained = await new FullPrecLearner().compress(uncompressed(graph), { train: split.train, validation: split.validation, normalization, augmentation }, {
     ...options,
     checkpoint: { file: join(out, CHECKPOINT_FILE), everySteps: o["checkpoint-every"] as number | undefined, resume: o.resume === true },
     hooks: { onStep: (p) => io.progress.step(p), onEpochEnd: (m) => io.progress.epoch(m, options.epochs), onResume },
     onEpochSnapshot: snapshot,
   });
+  const result = { graph: trained.graph, record: lastRecord(trained) as LearnerRecord };
   const test = evaluateGraph(result.graph, data.test, { normalization });
   const cost = graphCost(result.graph);
   const seconds = earlier.seconds + result.record.seconds;
