@@ -1,5 +1,6 @@
-// pocketflow-js public API. Today: the compute core (SIMD kernels, their pool, their
-// reference twins). Learners, search and deploy arrive on top of it.
+// pocketflow-js public API: the compute core (SIMD kernels, their pool, their reference twins),
+// the training backend and trainer, the model IR and the compressed model, learners and their
+// chain (compress), activation taps, measured latency.
 export { KernelCore, kernels, type TypedArray } from "./kernels/core.js";
 export { KernelPool, type KernelPoolOptions } from "./kernels/pool.js";
 export { SyncKernelPool, type SyncKernelPoolOptions } from "./kernels/sync-pool.js";
@@ -43,6 +44,9 @@ export { defaultRecipe, type TrainingRecipe } from "./train/recipes.js";
 // Learners: one interface; FullPrecLearner is plain training.
 export * from "./learners/learner.js";
 export { FullPrecLearner, type FullPrecOptions } from "./learners/full-prec.js";
+export { compress, measureModel, latenciesMs, type ChainStep, type CompressOptions, type CompressResult, type ModelMeasurement } from "./learners/compress.js";
+export { learnerByName, learnerNames } from "./learners/registry.js";
+export { composeTraining, maskTrainingPart, mergeHooks, type TrainingPart, type ComposedTraining, type WeightVariable } from "./train/training-parts.js";
 
 // The model zoo, as model IR graphs with seeded weights.
 export * from "./nets/zoo.js";
@@ -67,7 +71,11 @@ export * from "./graph/ir.js";
 export * from "./graph/shapes.js";
 export * from "./graph/cost.js";
 export { graphFromTfjs } from "./tfjs/graph-from-tfjs.js";
-export { buildTfjsModel, copyWeightsToGraph, type BuildTfjsOptions } from "./tfjs/tfjs-from-graph.js";
+export { buildTfjsModel, copyWeightsToGraph, markAuxiliary, type BuildTfjsOptions, type NodeOverride } from "./tfjs/tfjs-from-graph.js";
+export { parameterName, irWeightName, irWeightOfParameter } from "./tfjs/weight-names.js";
+// The compressed model learners pass along a chain (graph + masks + quantization + history), in model directories.
+export * from "./graph/compressed-model.js";
+export { saveCompressedModel, loadCompressedModel, sidecarOf, compressedModelOf, type LoadedCompressedModel } from "./io/compressed-model-dir.js";
 export { collectActivations, type ActivationTapOptions, type ActivationTaps, type NodeActivations } from "./tfjs/activation-taps.js";
 export * from "./graph/coupling.js";
 export {
