@@ -2,9 +2,9 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { registerPocketflowBackend } from "../../src/backend/register.js";
-import { maxRelativeError } from "../relative-error.js";
+import { floorOf, maxRelativeError } from "../relative-error.js";
 
-export { maxRelativeError };
+export { floorOf, maxRelativeError };
 
 export const OURS = registerPocketflowBackend();
 

@@ -13,7 +13,7 @@ import { PocketflowConv2D, PocketflowDepthwiseConv2D } from "../../src/tfjs/fold
 import { buildTfjsModel } from "../../src/tfjs/tfjs-from-graph.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { add, batchNorm, conv, dense, depthwise, input, plain } from "../graph/test-graphs.js";
-import { maxRelativeError, OURS, runOn, seededValues } from "./compare.js";
+import { floorOf, maxRelativeError, OURS, runOn, seededValues } from "./compare.js";
 
 const TOLERANCE = 1e-4;
 const SHAPE = [3, 6, 6, 4];
@@ -83,7 +83,10 @@ describe("a batch norm fuses the relu or relu6 that alone reads it", () => {
     await tf.setBackend(OURS);
     const actual = await runOn(OURS, () => trainingStep(model));
     expect(actual.length).toBe(expected.length);
-    actual.forEach((a, i) => expect(maxRelativeError(a, expected[i]), `output ${i}`).toBeLessThanOrEqual(TOLERANCE));
+    // A conv's bias before a batch norm has no gradient in exact arithmetic (the norm takes the
+    // mean out): what is computed is rounding at the scale of the other gradients, 0.1% of the largest.
+    const termScale = floorOf(expected, 1e-3);
+    actual.forEach((a, i) => expect(maxRelativeError(a, expected[i], Math.max(termScale, floorOf(expected[i]))), `output ${i}`).toBeLessThanOrEqual(TOLERANCE));
     const kernels = await kernelsOf(() => trainingStep(model));
     // relu3 still runs (bn3 has two readers); both relu6 are fused away entirely, and nothing is folded in training
     expect(kernels.has("Relu6")).toBe(false);

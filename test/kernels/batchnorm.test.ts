@@ -5,7 +5,7 @@ import {
 import { kernels } from "../../src/kernels/core.js";
 import { runInline } from "../../src/kernels/operation.js";
 import { batchNormTrainingGradRef, batchNormTrainingRef } from "../../src/kernels/reference.js";
-import { maxRelativeError } from "../relative-error.js";
+import { floorOf, maxRelativeError } from "../relative-error.js";
 import { randomFloats } from "./random.js";
 
 // Channel counts below, at and around the SIMD width (periods of 4, 8, 12, 20, 28, 68, ...),
@@ -42,8 +42,17 @@ function forwardInputs(c: Case, seed: number, offset = 0, scale = 3) {
   };
 }
 
-function expectClose(actual: Float32Array, expected: Float32Array, what: string, tolerance = TOLERANCE): void {
-  expect(maxRelativeError(actual, expected), what).toBeLessThanOrEqual(tolerance);
+function expectClose(actual: Float32Array, expected: Float32Array, what: string, tolerance = TOLERANCE, floor = floorOf(expected)): void {
+  expect(maxRelativeError(actual, expected, floor), what).toBeLessThanOrEqual(tolerance);
+}
+
+/**
+ * A tenth of the size of dx's terms, gamma·dy/sqrt(variance + epsilon): with one or two rows per
+ * channel dx cancels to ~0 (exactly 0 for one row), and what is computed is rounding of that size.
+ */
+function dxFloor(dy: Float32Array, params: { gamma?: Float32Array; variance: Float32Array; varianceEpsilon: number }): number {
+  const largestScale = Math.max(...Array.from(params.variance, (v, c) => Math.abs(params.gamma?.[c] ?? 1) / Math.sqrt(v + params.varianceEpsilon)));
+  return floorOf(dy) * largestScale;
 }
 
 describe("batch-norm training forward matches the reference", () => {
@@ -103,9 +112,9 @@ describe("batch-norm training backward matches the reference", () => {
       const actual = batchNormTrainingGrad(x, dy, c.channels, gradParams);
       expectClose(actual.dbeta, expected.dbeta, "dbeta");
       expectClose(actual.dgamma, expected.dgamma, "dgamma");
-      expectClose(actual.dx, expected.dx, "dx");
+      expectClose(actual.dx, expected.dx, "dx", TOLERANCE, dxFloor(dy, gradParams));
       const split = runInline(kernels(), batchNormTrainingGradOp(x, dy, c.channels, gradParams), 3);
-      expectClose(split.dx, actual.dx, "dx split in 3");
+      expectClose(split.dx, actual.dx, "dx split in 3", TOLERANCE, dxFloor(dy, gradParams));
       expectClose(split.dgamma, actual.dgamma, "dgamma split in 3");
     });
   }
