@@ -78,7 +78,12 @@ export interface TrainOptions {
   distillation?: DistillationOptions & { teacher: tfl.LayersModel | Forward };
   /** Stop after this many steps in total (the learners' fast fine-tune mode). */
   maxSteps?: number;
-  /** Checkpoint file: written at each epoch end and every `everySteps` steps; `resume` continues from it. */
+  /**
+   * Checkpoint file: written at each epoch end and every `everySteps` steps; `resume` continues from it.
+   * The last one, written when the run ends, is kept on purpose: resuming a finished run then checks
+   * its options against the checkpoint and returns the finished result at once instead of training
+   * again. It costs one copy of the weights and optimizer slots; delete it once the run is final.
+   */
   checkpoint?: { file: string; everySteps?: number; resume?: boolean };
   hooks?: TrainHooks;
   /** A forward pass other than the model's own (learners with custom layers); must use the model's variables. */
