@@ -11,7 +11,8 @@ import { sampleCount, splitValidation } from "../data/dataset.js";
 import { DATASET_NAMES, loadDataset } from "../data/registry.js";
 import { loadCompressedModel, saveCompressedModel } from "../io/compressed-model-dir.js";
 import { MODEL_JSON } from "../io/file-handler.js";
-import { compress, type CompressResult, type ModelMeasurement } from "../learners/compress.js";
+import { modelFiles } from "../io/model-files.js";
+import { compress, type ModelMeasurement } from "../learners/compress.js";
 import { LearnerOptionError, resolveOptions, type LearnerOptionSpec } from "../learners/learner.js";
 import { learnerByName, learnerNames } from "../learners/registry.js";
 import { NET_NAMES, type NetName } from "../nets/zoo.js";
@@ -125,20 +126,27 @@ async function writeOut(out: string, write: (staging: string) => Promise<void>):
   }
 }
 
+/** A measurement with the bytes its model directory takes on disk. */
+type StoredMeasurement = ModelMeasurement & { storedBytes?: number };
+
+/** Bytes of model.json, its sidecar and the weight files it names. */
+const storedBytes = async (dir: string): Promise<number> => (await modelFiles(dir)).reduce((sum, file) => sum + file.sizeBytes, 0);
+
 const percent = (value: number | undefined): string => (value === undefined ? "n/a" : `${(100 * value).toFixed(2)}%`);
 const count = (value: number): string => value.toLocaleString("en-US");
 const ratio = (after: number | undefined, before: number | undefined): string => (after === undefined || before === undefined || before === 0 ? "" : `${(after / before).toFixed(2)}x`);
 
 /** The before/after table of the summary. */
-export function summaryTable(result: Pick<CompressResult, "before" | "after">): string {
+export function summaryTable(result: { before: StoredMeasurement; after: StoredMeasurement }): string {
   const { before, after } = result;
-  const rows: Array<[string, (m: ModelMeasurement) => string, (keyof ModelMeasurement) | undefined]> = [
+  const rows: Array<[string, (m: StoredMeasurement) => string, (keyof StoredMeasurement) | undefined]> = [
     ["test accuracy", (m) => percent(m.testAccuracy), undefined],
     ["validation accuracy", (m) => percent(m.validationAccuracy), undefined],
     ["MACs", (m) => count(m.macs), "macs"],
     ["parameters", (m) => count(m.params), "params"],
     ["unpruned parameters", (m) => count(m.unprunedParams), "unprunedParams"],
     ["weight bytes", (m) => count(m.weightBytes), "weightBytes"],
+    ["stored bytes (directory)", (m) => (m.storedBytes === undefined ? "n/a" : count(m.storedBytes)), "storedBytes"],
     ["latency ms (batch)", (m) => (m.latencyMs === undefined ? "n/a" : m.latencyMs.toFixed(3)), "latencyMs"],
   ];
   const cells = [["", "before", "after", "after/before"], ...rows.map(([name, show, key]) => [name, show(before), show(after), key === undefined ? "" : ratio(after[key] as number | undefined, before[key] as number | undefined)])];
@@ -160,9 +168,12 @@ export async function compressCommand(argv: readonly string[], io: CommandIO): P
   if (datasetName === undefined) throw new UsageError(`pocketflow compress: ${directory} does not say which dataset it was trained on; pass --dataset`);
   const data = loadDataset(datasetName, o["data-dir"] as string | undefined);
   checkModelFitsDataset("pocketflow compress", directory, model.graph, datasetName, data.train);
+  // the held-out samples of the model's own training run (its recorded seed), so validation stays unseen
+  const trained = [...model.history].reverse().find((entry) => entry.step === "train" && typeof (entry.options as { seed?: unknown } | undefined)?.seed === "number");
+  const splitSeed = (trained?.options as { seed?: number } | undefined)?.seed ?? 0;
   const validationCount = (o.validation as number | undefined) ?? Math.min(5000, Math.floor(sampleCount(data.train) / 10));
   if (validationCount >= sampleCount(data.train)) throw new UsageError(`pocketflow compress: --validation must be below the ${sampleCount(data.train)} training samples, but got ${validationCount}`);
-  const split = validationCount > 0 ? splitValidation(data.train, validationCount, 0) : { train: data.train, validation: undefined };
+  const split = validationCount > 0 ? splitValidation(data.train, validationCount, splitSeed) : { train: data.train, validation: undefined };
   const normalization = preprocessing.normalization ?? computeNormalization(split.train);
   const recorded = [...model.history].reverse().find((entry) => typeof entry.net === "string")?.net as string | undefined;
   const net = (NET_NAMES as readonly string[]).includes(recorded ?? "") ? (recorded as NetName) : undefined;
@@ -177,9 +188,11 @@ export async function compressCommand(argv: readonly string[], io: CommandIO): P
     onStep: (progress) => io.progress.step(progress),
   });
   await writeOut(out, (staging) => saveCompressedModel(staging, result.model, { ...extras, preprocessing: { ...preprocessing, dataset: datasetName, normalization } }));
-  if (o.json !== true) io.stdout(summaryTable(result));
+  const before = { ...result.before, storedBytes: await storedBytes(directory) };
+  const after = { ...result.after, storedBytes: await storedBytes(out) };
+  if (o.json !== true) io.stdout(summaryTable({ before, after }));
   return {
     command: "compress", model: directory, out, dataset: datasetName, learners: names, backend, latencyBatch: o["no-latency"] === true ? undefined : latencyBatch,
-    before: result.before, after: result.after, steps: result.steps, seconds: result.seconds,
+    before, after, steps: result.steps, seconds: result.seconds,
   };
 }

@@ -39,6 +39,7 @@ describe("pocketflow compress", () => {
       expect(summary[side]).toMatchObject({ macs: summary.before.macs, params: summary.before.params, unprunedParams: summary.before.params, weightBytes: 4 * summary.before.params });
       expect(summary[side].latencyMs).toBeGreaterThan(0);
       expect(summary[side].testAccuracy).toBeGreaterThanOrEqual(0);
+      expect(summary[side].storedBytes).toBeGreaterThan(summary[side].weightBytes); // weights + model.json + sidecar
     }
     expect(summary.after.testAccuracy).toBeGreaterThan(summary.before.testAccuracy + 0.2); // 20 steps learn the synthetic task
     expect(result.stderr).toMatch(/full-prec \(1\/1\): done/);
@@ -56,6 +57,7 @@ describe("pocketflow compress", () => {
     expect(first.status, first.stderr).toBe(0);
     expect(first.stdout).toMatch(/test accuracy\s+[\d.]+%\s+[\d.]+%/);
     expect(first.stdout).toMatch(/MACs\s+[\d,]+\s+[\d,]+\s+1\.00x/);
+    expect(first.stdout).toMatch(/stored bytes \(directory\)\s+[\d,]+\s+[\d,]+\s+1\.\d\dx/);
     const again = run(["--model", model, "--learner", "full-prec", "--mode", "fast", "--fast-steps", "2", "--out", out, "--no-latency"]);
     expect(again.status).toBe(2);
     expect(again.stderr).toContain(`${out} already holds a model; pass --force to replace it`);
