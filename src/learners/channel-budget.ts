@@ -1,0 +1,77 @@
+// Which convolutions channel pruning may thin, and how many input channels each keeps. A layer
+// is a conv2d whose input channels form a coupling group of their own: produced by convolutions,
+// read by this conv alone, fixed by no model input or output. Thinning it removes those channels
+// from the producer, its batch norm and activation too, so both convs get cheaper. (A group
+// read by several layers, like a residual stream, is left whole: one selection cannot serve
+// several consumers' reconstructions.) A FLOPs budget ("keep 50% of the MACs") becomes one
+// uniform channel fraction, found by bisection on the exact MAC count of the thinned model.
+import { graphCost } from "../graph/cost.js";
+import { couplingGroups, isPrunable, type CouplingGroup } from "../graph/coupling.js";
+import type { Graph } from "../graph/ir.js";
+
+export interface PrunableLayer {
+  /** The conv2d whose input channels are selected. */
+  id: string;
+  group: CouplingGroup;
+  channels: number;
+}
+
+/** The layers channel pruning may thin, in graph order. */
+export function prunableLayers(graph: Graph): PrunableLayer[] {
+  const ops = new Map(graph.nodes.map((node) => [node.id, node.op]));
+  const layers: PrunableLayer[] = [];
+  for (const group of couplingGroups(graph)) {
+    const [consumer, ...others] = group.consumers;
+    if (!isPrunable(group) || consumer === undefined || others.length > 0 || ops.get(consumer.id) !== "conv2d") continue;
+    if (consumer.positions !== 1 || !group.producers.every((id) => ops.get(id) === "conv2d")) continue;
+    layers.push({ id: consumer.id, group, channels: group.channels });
+  }
+  const order = new Map(graph.nodes.map((node, i) => [node.id, i]));
+  return layers.sort((a, b) => (order.get(a.id) as number) - (order.get(b.id) as number));
+}
+
+/** Channels kept at a fraction: at least 1. */
+export const keptChannels = (channels: number, fraction: number): number => Math.max(1, Math.min(channels, Math.round(channels * fraction)));
+
+/**
+ * MACs of the graph with each layer's group thinned to `kept` channels: every node's MACs scale
+ * by the kept fraction of its input group (consumers, pass-through members) and of its output
+ * group (producers).
+ */
+export function thinnedMacs(graph: Graph, layers: readonly PrunableLayer[], kept: ReadonlyMap<string, number>): number {
+  const scale = new Map<string, number>();
+  const multiply = (id: string, factor: number) => scale.set(id, (scale.get(id) ?? 1) * factor);
+  for (const layer of layers) {
+    const fraction = (kept.get(layer.id) ?? layer.channels) / layer.channels;
+    for (const id of layer.group.producers) multiply(id, fraction);
+    for (const member of [...layer.group.passThrough, ...layer.group.consumers]) multiply(member.id, fraction);
+  }
+  return graphCost(graph).nodes.reduce((sum, node) => sum + node.macs * (scale.get(node.id) ?? 1), 0);
+}
+
+/** Kept channels per layer at one fraction. */
+function uniform(layers: readonly PrunableLayer[], fraction: number): Map<string, number> {
+  return new Map(layers.map((layer) => [layer.id, keptChannels(layer.channels, fraction)]));
+}
+
+/**
+ * The kept channels per layer of one uniform fraction whose thinned model keeps at most
+ * `preserveRatio` of the MACs (as close to it as channel counts allow). Throws when even one
+ * channel per layer keeps more.
+ */
+export function channelsForBudget(graph: Graph, layers: readonly PrunableLayer[], preserveRatio: number): Map<string, number> {
+  if (!(preserveRatio > 0 && preserveRatio <= 1)) throw new RangeError(`channel pruning: preserveRatio must be in (0, 1], but got ${preserveRatio}`);
+  const total = graphCost(graph).macs;
+  const budget = preserveRatio * total;
+  const floor = thinnedMacs(graph, layers, uniform(layers, 0));
+  if (floor > budget) {
+    throw new RangeError(`channel pruning: keeping ${(100 * preserveRatio).toFixed(1)}% of the MACs cannot be met: with one channel in each of the ${layers.length} prunable layers the model keeps ${(100 * floor / total).toFixed(1)}%; raise preserveRatio`);
+  }
+  let [lo, hi] = [0, 1];
+  for (let i = 0; i < 40; i++) {
+    const mid = (lo + hi) / 2;
+    if (thinnedMacs(graph, layers, uniform(layers, mid)) <= budget) lo = mid;
+    else hi = mid;
+  }
+  return uniform(layers, lo);
+}
