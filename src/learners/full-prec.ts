@@ -21,6 +21,8 @@ export interface FullPrecOptions extends Omit<TrainOptions, "normalization" | "a
   batchNormMomentum?: number;
   /** Train with distillation from the input model (PocketFlow's enbl_dst: teacher = the uncompressed model). */
   distillation?: { weight?: number; temperature?: number };
+  /** The teacher of the distillation when it is not the input model (a pruner's original model). */
+  teacherGraph?: Graph;
   /** Called at every epoch end with the weights so far, e.g. to save a snapshot a long run can be used from. */
   onEpochSnapshot?(graph: Graph, metrics: EpochMetrics): Promise<void>;
 }
@@ -63,9 +65,9 @@ export class FullPrecLearner implements Learner<FullPrecOptions> {
 
   /** Trains a copy of the model's graph with its masks; the teacher, when asked, is the input model. */
   private async run(model: CompressedModel, data: LearnerData, options: FullPrecOptions): Promise<{ graph: Graph; result: TrainResult; validationAccuracy?: number }> {
-    const { mode = "full", fastSteps = 100, batchNormMomentum = 0.9, distillation, onEpochSnapshot, ...trainOptions } = options;
+    const { mode = "full", fastSteps = 100, batchNormMomentum = 0.9, distillation, teacherGraph, onEpochSnapshot, ...trainOptions } = options;
     const composed = composeTraining(model.graph, [maskTrainingPart(model)], { batchNormMomentum });
-    const teacher = distillation === undefined ? undefined : buildTfjsModel(model.graph, { withoutSoftmax: true });
+    const teacher = distillation === undefined ? undefined : buildTfjsModel(teacherGraph ?? model.graph, { withoutSoftmax: true });
     const snapshotOf = (): Graph => applyMasks({ ...model, graph: copyWeightsToGraph(composed.model, structuredClone(model.graph)) }).graph;
     try {
       const result = await train(composed.model, data.train, {

@@ -1,12 +1,16 @@
 // Learners by the name `pocketflow compress --learner` takes. Each learner issue adds its own.
+import { ChannelPrunedLearner } from "./channel-pruned.js";
 import { FullPrecLearner } from "./full-prec.js";
 import type { Learner } from "./learner.js";
+import { WeightSparseLearner } from "./weight-sparse.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each learner has its own options
 type AnyLearner = Learner<any>;
 
 const LEARNERS = new Map<string, () => AnyLearner>([
   ["full-prec", () => new FullPrecLearner()],
+  ["weight-sparse", () => new WeightSparseLearner()],
+  ["channel", () => new ChannelPrunedLearner()],
 ]);
 
 /** The names `--learner` takes. */

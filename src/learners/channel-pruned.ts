@@ -1,0 +1,138 @@
+// ChannelPrunedLearner (He et al. 2017; PocketFlow's ChannelPrunedLearner), learner `channel`.
+// For every prunable conv in graph order:
+//   1. collect  input patches X from the model pruned so far and the original model's outputs Y
+//               at sampled positions (channel-samples.ts);
+//   2. select   the input channels to keep: LASSO with its penalty searched until exactly k
+//               remain (or the sum |W| and random baselines);
+//   3. remove   those channels for real: from the conv's input, the producing conv's output, its
+//               batch norm and activation (shrink.ts), so the model is smaller and faster;
+//   4. reconstruct the conv's kernel on the kept channels by least squares, so it reproduces Y.
+// Then fine-tune the whole model, fast or full, by default distilling from the original.
+import { applyMasks, withHistory, type CompressedModel } from "../graph/compressed-model.js";
+import { couplingGroups } from "../graph/coupling.js";
+import type { Conv2DNode, Graph } from "../graph/ir.js";
+import { shrinkCompressedModel } from "../graph/shrink.js";
+import { channelsForBudget, prunableLayers, type PrunableLayer } from "./channel-budget.js";
+import { convSamples } from "./channel-samples.js";
+import { reconstructKernel, relativeReconstructionError, selectChannels, type ChannelSelectionMethod } from "./channel-selection.js";
+import { FullPrecLearner, type FullPrecOptions } from "./full-prec.js";
+import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec } from "./learner.js";
+
+export interface ChannelPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot"> {
+  /** Fraction of the model's MACs to keep (PocketFlow's cp_prune_ratio... as preserve ratio), default 0.5. */
+  preserveRatio?: number;
+  /** Channel keep fractions per prunable conv (the search's); overrides preserveRatio. */
+  ratios?: Record<string, number>;
+  /** How channels are chosen (default 'lasso'). */
+  selection?: ChannelSelectionMethod;
+  /** Least-squares reconstruction of the kept channels' weights (default true). */
+  reconstruct?: boolean;
+  /** Images sampled per layer (default 400) and output positions per image (default 10). */
+  samples?: number;
+  positionsPerImage?: number;
+  /** 'none' skips the fine-tune (the search's reward right after reconstruction, as AMC). */
+  finetune?: "none" | "fast" | "full";
+  /** Distil from the original model while fine-tuning (default true). */
+  distill?: boolean;
+}
+
+const OPTIONS: readonly LearnerOptionSpec[] = [
+  { name: "preserveRatio", kind: "number", min: 0, max: 1, default: 0.5, help: "fraction of the MACs to keep" },
+  { name: "selection", kind: "choice", choices: ["lasso", "sum-abs", "random"], default: "lasso", help: "how input channels are chosen" },
+  { name: "reconstruct", kind: "flag", default: true, help: "least-squares reconstruction of the kept weights" },
+  { name: "samples", kind: "integer", min: 1, default: 400, help: "images sampled per layer" },
+  { name: "positionsPerImage", kind: "integer", min: 1, default: 10, help: "output positions sampled per image" },
+  { name: "finetune", kind: "choice", choices: ["none", "fast", "full"], default: "fast", help: "fine-tune after pruning" },
+  { name: "distill", kind: "flag", default: true, help: "distil from the original model while fine-tuning" },
+  { name: "fastSteps", kind: "integer", min: 1, default: 100, help: "steps of a fast fine-tune" },
+  { name: "epochs", kind: "integer", min: 1, help: "epochs of a full fine-tune" },
+  { name: "batchSize", kind: "integer", min: 1, help: "images per step" },
+  { name: "seed", kind: "integer", min: 0, default: 0, help: "seed of the samples, positions and shuffles" },
+];
+
+/** Per layer: input channels before and kept, and the reconstruction error of the kept channels. */
+interface LayerReport {
+  layer: string;
+  channels: number;
+  kept: number;
+  relativeError: number;
+  note?: string;
+}
+
+export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
+  readonly name = "channel";
+  readonly description = "channel pruning (He et al. 2017): LASSO selection, least-squares reconstruction, channels removed for real";
+  readonly options = OPTIONS;
+
+  searchSpace(model: CompressedModel): HyperParameter[] {
+    return [{ option: "ratios", kind: "continuous", low: 0.1, high: 1, perLayer: prunableLayers(model.graph).map((layer) => layer.id) }];
+  }
+
+  async compress(model: CompressedModel, data: LearnerData, given: ChannelPrunedOptions): Promise<CompressedModel> {
+    const options = resolveOptions(this, given);
+    const started = performance.now();
+    const layers = prunableLayers(model.graph);
+    const kept = this.keptChannels(model, layers, options);
+    let current = model;
+    const reports: LayerReport[] = [];
+    for (const layer of layers) {
+      const keep = kept.get(layer.id) ?? layer.channels;
+      if (keep === layer.channels) continue;
+      const pruned = this.pruneLayer(model.graph, current, layer.id, keep, data, options);
+      current = pruned.model;
+      reports.push(pruned.report);
+    }
+    const tuned = await this.fineTune(model.graph, current, data, options);
+    const record = lastRecord(tuned);
+    const { preserveRatio, ratios, selection, reconstruct, samples, positionsPerImage, finetune, distill, seed } = options;
+    return withHistory({ ...tuned, history: current.history }, "prune", {
+      learner: this.name, mode: finetune === "full" ? "full" : "fast", steps: record?.steps ?? 0, validationAccuracy: record?.validationAccuracy,
+      seconds: (performance.now() - started) / 1000,
+      options: { preserveRatio, ratios, selection, reconstruct, samples, positionsPerImage, finetune, distill, seed },
+      layers: reports,
+    });
+  }
+
+  /** Checks the input and the ratios before any work; the kept channel count per layer. */
+  private keptChannels(model: CompressedModel, layers: readonly PrunableLayer[], options: ChannelPrunedOptions): Map<string, number> {
+    const quantized = Object.keys(model.quantization);
+    if (quantized.length > 0) throw new LearnerRefusedError(this.name, `it is quantized ('${quantized[0]}', ...); prune before quantizing`);
+    if (layers.length === 0) throw new LearnerRefusedError(this.name, `graph '${model.graph.name}' has no conv whose input channels can be pruned (a group produced by convs and read by that conv alone)`);
+    if (options.ratios === undefined) return channelsForBudget(model.graph, layers, options.preserveRatio ?? 0.5);
+    const byId = new Map(layers.map((layer) => [layer.id, layer]));
+    return new Map(Object.entries(options.ratios).map(([id, ratio]) => {
+      const layer = byId.get(id);
+      if (layer === undefined) throw new RangeError(`learner 'channel': ratios names '${id}', which is not a prunable layer (prunable: ${[...byId.keys()].join(", ")})`);
+      if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`learner 'channel': the ratio of '${id}' must be in (0, 1], but got ${ratio}`);
+      return [id, Math.max(1, Math.round(layer.channels * ratio))];
+    }));
+  }
+
+  /** Steps 1-4 for one conv. */
+  private pruneLayer(original: Graph, current: CompressedModel, id: string, keep: number, data: LearnerData, options: ChannelPrunedOptions): { model: CompressedModel; report: LayerReport } {
+    const samples = convSamples(original, current.graph, id, data.train, {
+      samples: options.samples ?? 400, positionsPerImage: options.positionsPerImage ?? 10, seed: options.seed ?? 0, normalization: data.normalization,
+    });
+    const conv = current.graph.nodes.find((node) => node.id === id) as Conv2DNode;
+    const kernel = conv.weights.kernel.values;
+    const choice = selectChannels(options.selection ?? "lasso", samples, kernel, keep, options.seed ?? 0);
+    const weights = options.reconstruct === false ? undefined : reconstructKernel(samples, choice.kept);
+    const group = couplingGroups(current.graph).find((candidate) => candidate.consumers.length === 1 && candidate.consumers[0].id === id);
+    if (group === undefined) throw new Error(`channel pruning: the input group of '${id}' is gone`);
+    const shrunk = shrinkCompressedModel(current, [{ group, keep: choice.kept }]);
+    const newKernel = (shrunk.graph.nodes.find((node) => node.id === id) as Conv2DNode).weights.kernel;
+    if (weights !== undefined) newKernel.values = weights;
+    const relativeError = relativeReconstructionError(samples, choice.kept, newKernel.values);
+    return { model: applyMasks(shrunk), report: { layer: id, channels: samples.inChannels, kept: keep, relativeError, ...(choice.note ? { note: choice.note } : {}) } };
+  }
+
+  /** The fine-tune: FullPrecLearner on the pruned model, the original as the teacher. */
+  private async fineTune(original: Graph, pruned: CompressedModel, data: LearnerData, options: ChannelPrunedOptions): Promise<CompressedModel> {
+    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, selection: _s, reconstruct: _c, samples: _n, positionsPerImage: _k, ...training } = options;
+    if (finetune === "none") return pruned;
+    return new FullPrecLearner().compress(pruned, data, {
+      ...training, epochs: training.epochs ?? 1, batchSize: training.batchSize ?? 64, mode: finetune,
+      distillation: distill ? {} : undefined, teacherGraph: original,
+    } as FullPrecOptions);
+  }
+}
