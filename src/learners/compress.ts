@@ -4,6 +4,7 @@
 // calls the same chain with its candidates' options.
 import { graphCost } from "../graph/cost.js";
 import { listMasks, type CompressedModel } from "../graph/compressed-model.js";
+import { sparseStoredBytes } from "../graph/sparse-storage.js";
 import type { Dataset } from "../data/dataset.js";
 import { measureLatency } from "../deploy/latency.js";
 import { tfjsRuntime, type LatencyRuntime } from "../deploy/latency-runtimes.js";
@@ -43,6 +44,8 @@ export interface ModelMeasurement {
   unprunedParams: number;
   /** Bytes of the weights as the model directory stores them (float32 today). */
   weightBytes: number;
+  /** Bytes of the weights with each masked weight stored sparse (bitmask + kept values, see sparse-storage.ts), the rest float32. */
+  sparseBytes: number;
   /** Median latency of one batch on our backend, in ms. */
   latencyMs?: number;
 }
@@ -59,7 +62,9 @@ export interface CompressResult {
 /** Measures what the summary shows of a model, latency aside (see latenciesMs). */
 export function measureModel(model: CompressedModel, data: { validation?: Dataset; test?: Dataset; normalization?: LearnerData["normalization"] }): ModelMeasurement {
   const cost = graphCost(model.graph);
-  const pruned = listMasks(model).reduce((sum, [, , mask]) => sum + mask.kept.reduce((zeros, bit) => zeros + (1 - bit), 0), 0);
+  const masks = listMasks(model).map(([, , mask]) => ({ length: mask.kept.length, kept: mask.kept.reduce((ones, bit) => ones + bit, 0) }));
+  const pruned = masks.reduce((sum, mask) => sum + mask.length - mask.kept, 0);
+  const sparseSaving = masks.reduce((sum, mask) => sum + 4 * mask.length - sparseStoredBytes(mask.length, mask.kept), 0);
   const accuracy = (dataset: Dataset | undefined) => (dataset === undefined ? undefined : evaluateGraph(model.graph, dataset, { normalization: data.normalization }).accuracy);
   return {
     testAccuracy: accuracy(data.test),
@@ -68,6 +73,7 @@ export function measureModel(model: CompressedModel, data: { validation?: Datase
     params: cost.params,
     unprunedParams: cost.params - pruned,
     weightBytes: 4 * cost.params,
+    sparseBytes: 4 * cost.params - sparseSaving,
   };
 }
 
