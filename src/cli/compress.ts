@@ -39,10 +39,13 @@ const COMMON_OPTIONS: OptionSpec[] = [
 
 const kebab = (name: string): string => name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 
+/** A flag that is on by default is turned off by --no-<name>. */
+const flagName = (spec: LearnerOptionSpec): string => (spec.kind === "flag" && spec.default === true ? `no-${kebab(spec.name)}` : kebab(spec.name));
+
 function asFlag(spec: LearnerOptionSpec): OptionSpec {
   const defaultText = spec.default === undefined ? undefined : String(spec.default);
   if (spec.kind === "choice") return { name: kebab(spec.name), kind: "string", choices: spec.choices, help: spec.help, defaultText };
-  if (spec.kind === "flag") return { name: kebab(spec.name), kind: "flag", help: spec.help };
+  if (spec.kind === "flag") return { name: flagName(spec), kind: "flag", help: spec.default === true ? `turn off: ${spec.help}` : spec.help };
   return { name: kebab(spec.name), kind: spec.kind, min: spec.min, help: spec.help, defaultText };
 }
 
@@ -84,8 +87,8 @@ function learnerOptions(name: string, o: ParsedOptions, net: NetName | undefined
   const schedule = lr === undefined ? recipe.schedule : { ...recipe.schedule, schedule: { ...recipe.schedule.schedule, learningRate: lr } };
   const options: Record<string, unknown> = { epochs: recipe.epochs, batchSize: recipe.batchSize, optimizer: recipe.optimizer, schedule, weightDecay: recipe.weightDecay };
   for (const spec of learnerByName(name).options) {
-    const value = o[kebab(spec.name)];
-    if (value !== undefined) options[spec.name] = value;
+    const value = o[flagName(spec)];
+    if (value !== undefined) options[spec.name] = spec.kind === "flag" && spec.default === true ? false : value;
   }
   return options;
 }

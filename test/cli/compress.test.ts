@@ -66,6 +66,19 @@ describe("pocketflow compress", () => {
     expect((await loadCompressedModel(out)).model.history.at(-1)).toMatchObject({ steps: 3 });
   });
 
+  it("channel pruning through the CLI: fewer MACs for real, learner flags (--preserve-ratio, --no-reconstruct) reach the learner", async () => {
+    const out = join(root, "channel");
+    const result = run(["--model", model, "--learner", "channel", "--preserve-ratio", "0.7", "--finetune", "none", "--samples", "32", "--no-reconstruct", "--no-latency", "--out", out, "--json"]);
+    expect(result.status, result.stderr).toBe(0);
+    const summary = lastJson(result.stdout);
+    expect(summary.after.macs / summary.before.macs).toBeLessThanOrEqual(0.7);
+    expect(summary.after.storedBytes).toBeLessThan(summary.before.storedBytes);
+    const written = await loadCompressedModel(out);
+    const conv2 = written.model.graph.nodes.find((node) => node.id === "conv2") as { weights: { kernel: { shape: number[] } } };
+    expect(conv2.weights.kernel.shape[2]).toBeLessThan(6);
+    expect(written.model.history.at(-1)).toMatchObject({ step: "prune", learner: "channel", options: { preserveRatio: 0.7, reconstruct: false, finetune: "none" } });
+  });
+
   it("a run that fails leaves nothing in --out; bad learners and options exit 2 naming the flag", async () => {
     const out = join(root, "failed");
     const failed = run(["--model", model, "--learner", "full-prec", "--batch-size", "100000", "--out", out, "--no-latency"]);
