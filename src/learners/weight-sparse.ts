@@ -118,14 +118,14 @@ export function heuristicSparsities(layers: readonly PrunableLayer[], sparsity: 
   for (;;) {
     const cappedPruned = [...capped].reduce((sum, i) => sum + MAX_LAYER_SPARSITY * layers[i].size, 0);
     const weighted = layers.reduce((sum, layer, i) => sum + (capped.has(i) ? 0 : layer.size * Math.log(layer.size)), 0);
-    const alpha = weighted > 0 ? (sparsity * total - cappedPruned) / weighted : Infinity;
+    if (!(weighted > 0)) {
+      throw new RangeError(`weight-sparse: sparsity ${sparsity} cannot be split by the heuristic with no layer above ${MAX_LAYER_SPARSITY}; lower sparsity or use allocation 'uniform'`);
+    }
+    const alpha = (sparsity * total - cappedPruned) / weighted;
     const ratios = layers.map((layer, i) => (capped.has(i) ? MAX_LAYER_SPARSITY : alpha * Math.log(layer.size)));
     const over = ratios.flatMap((ratio, i) => (!capped.has(i) && ratio > MAX_LAYER_SPARSITY ? [i] : []));
     if (over.length === 0) return ratios;
     over.forEach((i) => capped.add(i));
-    if (capped.size === layers.length) {
-      throw new RangeError(`weight-sparse: sparsity ${sparsity} cannot be split by the heuristic with no layer above ${MAX_LAYER_SPARSITY}; lower sparsity or use allocation 'uniform'`);
-    }
   }
 }
 

@@ -16,6 +16,7 @@ import { learnerByName } from "../../src/learners/registry.js";
 import {
   apportion, gradualPruningPart, heuristicSparsities, keepLargest, prunableLayers, pruningSchedule, scheduledSparsity, WeightSparseLearner, type PruningPlan,
 } from "../../src/learners/weight-sparse.js";
+import { GraphBuilder } from "../../src/nets/builder.js";
 import { createNet } from "../../src/nets/zoo.js";
 import { copyWeightsToGraph } from "../../src/tfjs/tfjs-from-graph.js";
 import { evaluateGraph } from "../../src/train/evaluate-graph.js";
@@ -187,6 +188,15 @@ describe("pruned weights stay exactly zero", () => {
     expect(kept.reduce((zeros, bit) => zeros + 1 - bit, 0)).toBe(Math.round(0.75 * values.length));
   });
 
+  it("a run stopped before t_end still ends at the final sparsity (the last masks taken from the trained weights)", async () => {
+    let steps = 0;
+    const pruned = await new WeightSparseLearner().compress(trained, learnerData, { ...fast, sparsity: 0.75, hooks: { onStep: () => (++steps === 3 ? "stop" : undefined) } });
+    const ids = ["conv2", "fc1", "fc2"];
+    const total = ids.reduce((sum, id) => sum + weightOf(trained.graph, id, "kernel").values.length, 0);
+    expect(pruned.history.at(-1)).toMatchObject({ steps: 3, maskUpdates: 1 });
+    expect(prunedCounts(pruned, ids).reduce((a, b) => a + b)).toBe(Math.round(0.75 * total));
+  });
+
   it("keepLargest keeps exactly `keep` of what the mask kept, largest |w| first, ties in index order", () => {
     const values = Float32Array.from([0.5, -3, 2, -2, 0, 2, 1]);
     expect([...keepLargest(values, Uint8Array.from([1, 1, 1, 1, 1, 1, 1]), 3)]).toEqual([0, 1, 1, 1, 0, 0, 0]);
@@ -267,5 +277,9 @@ describe("options and refusals", () => {
     await expect(learner.compress(quantized, learnerData, fast)).rejects.toThrow(LearnerRefusedError);
     await expect(learner.compress(quantized, learnerData, fast)).rejects.toThrow(/learner 'weight-sparse' refuses this model: 1 of its nodes are quantized \(first: 'fc1'\)/);
     expect(learnerByName("weight-sparse")).toBeInstanceOf(WeightSparseLearner);
+    const net = new GraphBuilder("tiny", 1);
+    const features = net.plain("flatten", "flatten", net.conv2d("conv", net.input([8, 8, 1]), { filters: 2, kernelSize: 3, padding: "same", useBias: true }));
+    const tiny = uncompressed(net.build("tiny", net.classifier(features, 4)));
+    await expect(learner.compress(tiny, learnerData, fast)).rejects.toThrow("graph 'tiny' has no conv or dense layer to prune besides the first conv and the last dense layer; pass pruneFirstAndLast to prune those");
   });
 });
