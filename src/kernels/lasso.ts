@@ -21,6 +21,17 @@ const SEARCH_DECADE = 10;
 const SEARCH_MIN_ALPHA_RATIO = 1e-12;
 /** The bracket has collapsed when log(α_hi / α_lo) falls below this. */
 const SEARCH_COLLAPSE_LOG = 1e-9;
+/**
+ * Below this log(α_hi / α_lo), a bracket whose ends still differ by two or more non-zeros is
+ * suspect before the last level: on a well-conditioned path coefficients enter about 1e-2
+ * apart in log α, so only inaccurate counts make jumps this narrow common.
+ */
+const SEARCH_SUSPECT_LOG = 1e-4;
+/** Each tighter level divides tol by this and multiplies maxIter by SEARCH_TIGHTEN_ITER. */
+const SEARCH_TIGHTEN_TOL = 100;
+const SEARCH_TIGHTEN_ITER = 10;
+/** Tighter levels a search may use: tol 1e-4 goes down to 1e-8 (what correlated inputs need). */
+const DEFAULT_TIGHTEN_LEVELS = 2;
 
 /** The Gram system of a design X (n×p) and targets Y (n×m), all that the solvers need. */
 export interface GramSystem {
@@ -68,8 +79,13 @@ export interface LassoResult {
 export interface NonZeroSearchOptions extends Omit<LassoOptions, "alpha" | "warmStart"> {
   /** Number of non-zero coefficients wanted, in 1..p (channels to keep). */
   keep: number;
-  /** Maximum number of solves. Default 60. */
+  /** Maximum number of solves, re-solves at tighter levels included. Default 60. */
   maxSteps?: number;
+  /**
+   * How many times the search may tighten its solves (tol / 100, maxIter × 10 each) when a
+   * solve runs out of sweeps or the bracket narrows to a jump of several non-zeros. Default 2.
+   */
+  tightenLevels?: number;
 }
 
 export interface NonZeroSearchResult extends LassoResult {
@@ -326,7 +342,8 @@ export function lassoOp(system: LassoSystem, options: LassoOptions): OperationBu
  */
 export const lasso = (system: LassoSystem, options: LassoOptions): LassoResult => runInline(kernels(), lassoOp(system, options));
 
-type SolvedPoint = LassoResult & { alpha: number };
+/** A solve of the search: its α and the accuracy level it was solved at (see searchLevel). */
+type SolvedPoint = LassoResult & { alpha: number; level: number };
 
 /** The solved point nearest to alpha in log α; on a tie (bisection midpoints) the latest. */
 function nearestSolved(solved: readonly SolvedPoint[], alpha: number): SolvedPoint {
@@ -353,13 +370,111 @@ function residentSystem(core: KernelCore, system: LassoSystem, temporaries: Floa
   return { ...system, gram: resident(system.gram), xty: resident(system.xty) };
 }
 
+/** Solver settings of a search level: level 0 is the caller's, each level up is tighter. */
+function searchLevel(options: NonZeroSearchOptions, level: number): { tol: number; maxIter: number } {
+  return {
+    tol: (options.tol ?? DEFAULT_TOL) / SEARCH_TIGHTEN_TOL ** level,
+    maxIter: (options.maxIter ?? DEFAULT_MAX_ITER) * SEARCH_TIGHTEN_ITER ** level,
+  };
+}
+
+/** hi: the smallest α with fewer than keep non-zeros; lo: the largest α below it with more. */
+function bracketOf(trusted: readonly SolvedPoint[], keep: number): { hi: SolvedPoint; lo?: SolvedPoint } {
+  let hi = trusted[0];
+  for (const point of trusted) if (point.nonZeros < keep && point.alpha < hi.alpha) hi = point;
+  let lo: SolvedPoint | undefined;
+  for (const point of trusted) {
+    if (point.nonZeros > keep && point.alpha < hi.alpha && (!lo || point.alpha > lo.alpha)) lo = point;
+  }
+  return { hi, lo };
+}
+
+/**
+ * State of one penalty search. Only counts of points solved at the current level or above are
+ * trusted: with sklearn's stopping rule (a gap below tol · yᵀy), a solve on correlated columns
+ * "converges" with spurious or missing non-zeros, since near the end of the path tol · yᵀy
+ * exceeds the whole objective. The count of such a solve is noise, and bisecting on it
+ * collapses the bracket on a wrong jump; re-solving at a tighter level fixes the count.
+ */
+class PenaltySearch {
+  level = 0;
+  totalIterations = 0;
+  steps = 0;
+  readonly solved: SolvedPoint[];
+
+  constructor(
+    private readonly core: KernelCore,
+    private readonly system: LassoSystem,
+    readonly options: NonZeroSearchOptions,
+    readonly maxSteps: number,
+    alphaMax: number,
+  ) {
+    const p = system.xty.length;
+    // β = 0 is exact at α_max: trusted at every level
+    this.solved = [{ alpha: alphaMax, coefficients: new Float64Array(p), iterations: 0, dualityGap: 0, converged: true, nonZeros: 0, level: Infinity }];
+  }
+
+  get maxLevel(): number {
+    return this.options.tightenLevels ?? DEFAULT_TIGHTEN_LEVELS;
+  }
+
+  bracket(): { hi: SolvedPoint; lo?: SolvedPoint } {
+    return bracketOf(this.solved.filter((point) => point.level >= this.level), this.options.keep);
+  }
+
+  /** Solves α at the current level; a solve that ran out of sweeps is redone tighter, warm. */
+  solve(alpha: number, warmStart = nearestSolved(this.solved, alpha).coefficients): SolvedPoint {
+    let level = this.level;
+    let point = this.solveOnce(alpha, level, warmStart);
+    while (!point.converged && level < this.maxLevel && this.steps < this.maxSteps) {
+      level++;
+      point = this.solveOnce(alpha, level, point.coefficients);
+    }
+    return point;
+  }
+
+  /** Moves to the next level and re-solves the bracket there, each end from its own solution. */
+  tighten(): void {
+    const { hi, lo } = this.bracket();
+    this.level++;
+    for (const point of [hi, lo]) {
+      if (point && point.level < this.level && this.steps < this.maxSteps) this.solve(point.alpha, point.coefficients);
+    }
+  }
+
+  private solveOnce(alpha: number, level: number, warmStart: Float64Array): SolvedPoint {
+    const settings = searchLevel(this.options, level);
+    const result = runInline(this.core, lassoSolveOp(this.system, { ...this.options, ...settings, alpha, warmStart }));
+    this.totalIterations += result.iterations;
+    this.steps++;
+    const point = { ...result, alpha, level };
+    this.solved.push(point);
+    return point;
+  }
+}
+
+/** The next α to solve, or what to do instead: the bracket to bisect, to open, or spent. */
+function nextMove(search: PenaltySearch, alphaMax: number): number | "tighten" | "stop" {
+  if (search.steps >= search.maxSteps) return "stop";
+  const { hi, lo } = search.bracket();
+  if (!lo) return hi.alpha > alphaMax * SEARCH_MIN_ALPHA_RATIO ? hi.alpha / SEARCH_DECADE : "stop";
+  const width = Math.log(hi.alpha / lo.alpha);
+  const narrowest = search.level < search.maxLevel ? SEARCH_SUSPECT_LOG : SEARCH_COLLAPSE_LOG;
+  if (width > narrowest) return Math.sqrt(hi.alpha * lo.alpha);
+  return search.level < search.maxLevel ? "tighten" : "stop";
+}
+
 /**
  * The LASSO solution with exactly `keep` non-zero coefficients (He et al.'s channel
  * selection: keep k of C channels). Starts at α_max = max|c|/n, where β = 0, walks down by
- * decades until at least `keep` coefficients are non-zero, then bisects on log α; every solve
- * warm-starts from the solution at the nearest α already solved. When no α gives exactly
- * `keep` (the bracket collapses, coefficients entering together, or maxSteps runs out) it
- * returns the closest solution with more than `keep` non-zeros and says so in `note`.
+ * decades until more than `keep` coefficients are non-zero, then bisects on log α; every solve
+ * warm-starts from the solution at the nearest α already solved. A bracket that narrows to a
+ * jump of two or more non-zeros within a factor 1 + 1e-4 of α is suspect: the search then
+ * re-solves its ends with tol / 100 and maxIter × 10 (up to `tightenLevels` times) and goes on
+ * with those counts; a solve that runs out of sweeps is redone the same way before its count is
+ * used. When no α gives exactly `keep` (the bracket collapses, coefficients entering together,
+ * or maxSteps runs out) it returns the closest solution with more than `keep` non-zeros and
+ * says so in `note`.
  */
 export function lassoForNonZeros(system: LassoSystem, options: NonZeroSearchOptions): NonZeroSearchResult {
   const where = "lassoForNonZeros";
@@ -367,10 +482,10 @@ export function lassoForNonZeros(system: LassoSystem, options: NonZeroSearchOpti
   checkInteger(where, "keep", options.keep, 1, p);
   checkSolverOptions(where, options);
   if (options.maxSteps !== undefined) checkInteger(where, "maxSteps", options.maxSteps, 1);
-  const { keep, nonNegative = false } = options;
+  if (options.tightenLevels !== undefined) checkInteger(where, "tightenLevels", options.tightenLevels, 0);
   const maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
   let top = 0;
-  for (let j = 0; j < p; j++) top = Math.max(top, nonNegative ? system.xty[j] : Math.abs(system.xty[j]));
+  for (let j = 0; j < p; j++) top = Math.max(top, options.nonNegative ? system.xty[j] : Math.abs(system.xty[j]));
   const alphaMax = top / system.samples;
 
   const core = kernels();
@@ -378,46 +493,41 @@ export function lassoForNonZeros(system: LassoSystem, options: NonZeroSearchOpti
   const resident = residentSystem(core, system, temporaries);
   try {
     checkFiniteResident(core, where, "gram", resident.gram, resident.gram.byteOffset);
-  } catch (error) {
-    for (const t of temporaries) core.free(t);
-    throw error;
-  }
-  let hi: SolvedPoint = { alpha: alphaMax, coefficients: new Float64Array(p), iterations: 0, dualityGap: 0, converged: true, nonZeros: 0 };
-  let lo: SolvedPoint | undefined;
-  const solved: SolvedPoint[] = [hi];
-  let totalIterations = 0;
-  const finish = (point: SolvedPoint, exact: boolean, note?: string): NonZeroSearchResult => ({
-    ...point, exact, steps: solved.length - 1, totalIterations, ...(note ? { note } : {}),
-  });
-  const solve = (alpha: number): SolvedPoint => {
-    const warmStart = nearestSolved(solved, alpha).coefficients;
-    const result = runInline(core, lassoSolveOp(resident, { ...options, alpha, warmStart }));
-    totalIterations += result.iterations;
-    const point = { ...result, alpha };
-    solved.push(point);
-    if (point.nonZeros > keep) lo = point;
-    else if (point.nonZeros < keep) hi = point;
-    return point;
-  };
-  try {
+    const search = new PenaltySearch(core, resident, options, maxSteps, alphaMax);
     if (alphaMax > 0) {
-      while (!lo && solved.length - 1 < maxSteps && hi.alpha > alphaMax * SEARCH_MIN_ALPHA_RATIO) {
-        const point = solve(hi.alpha / SEARCH_DECADE);
-        if (point.nonZeros === keep) return finish(point, true);
-      }
-      while (lo && solved.length - 1 < maxSteps && Math.log(hi.alpha / lo.alpha) > SEARCH_COLLAPSE_LOG) {
-        const point = solve(Math.sqrt(hi.alpha * lo.alpha));
-        if (point.nonZeros === keep) return finish(point, true);
+      for (let move = nextMove(search, alphaMax); move !== "stop"; move = nextMove(search, alphaMax)) {
+        if (move === "tighten") {
+          search.tighten();
+          continue;
+        }
+        const point = search.solve(move);
+        if (point.nonZeros === options.keep) return searchResult(search, point, true);
       }
     }
+    return inexactResult(search, options.keep);
   } finally {
     for (const t of temporaries) core.free(t);
   }
-  if (lo) {
-    const why = solved.length - 1 >= maxSteps ? `maxSteps (${maxSteps}) ran out` : "the bracket collapsed (coefficients enter together)";
-    return finish(lo, false, `no α gave exactly ${keep} non-zeros (${why}); returned α = ${lo.alpha} with ${lo.nonZeros}, the closest above`);
+}
+
+function searchResult(search: PenaltySearch, point: SolvedPoint, exact: boolean, note?: string): NonZeroSearchResult {
+  const { level: _level, ...result } = point;
+  return { ...result, exact, steps: search.steps, totalIterations: search.totalIterations, ...(note ? { note } : {}) };
+}
+
+/** The closest solution above keep, or the most non-zeros reached, with a note saying why. */
+function inexactResult(search: PenaltySearch, keep: number): NonZeroSearchResult {
+  const { hi, lo } = search.bracket();
+  if (!lo) {
+    return searchResult(search, hi, false, `at most ${hi.nonZeros} coefficients become non-zero (α down to ${hi.alpha}); ${keep} is out of reach`);
   }
-  return finish(hi, false, `at most ${hi.nonZeros} coefficients become non-zero (α down to ${hi.alpha}); ${keep} is out of reach`);
+  const why = search.steps >= search.maxSteps ? `maxSteps (${search.maxSteps}) ran out` : "the bracket collapsed (coefficients enter together)";
+  const { tol, maxIter } = searchLevel(search.options, lo.level);
+  return searchResult(
+    search, lo, false,
+    `no α gave exactly ${keep} non-zeros (${why}, solving with tol ${tol} and maxIter ${maxIter}); ` +
+      `returned α = ${lo.alpha} with ${lo.nonZeros}, the closest above`,
+  );
 }
 
 // ---------------------------------------------------------------- least squares

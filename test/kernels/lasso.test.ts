@@ -11,6 +11,7 @@ import {
 } from "../../src/kernels/lasso.js";
 import { callKernel, type OperationBuilder } from "../../src/kernels/operation.js";
 import { countNonFiniteRef, gramRef, lassoForNonZerosRef, lassoRef, leastSquaresRef } from "../../src/kernels/reference.js";
+import { correlatedDesign, type CorrelatedDesign } from "./correlated-design.js";
 import { mulberry32, ODD_LENGTHS, randomFloats } from "./random.js";
 
 /** Runs an operation split into `parts` calls per phase, calling them in reverse order. */
@@ -251,6 +252,116 @@ describe("lassoForNonZeros", () => {
   });
 });
 
+/** ‖y − X_S w‖² / n of the least-squares w on the columns S, solved by the leastSquares kernel. */
+function supportError(design: CorrelatedDesign, system: GramSystem, support: number[]): number {
+  const p = design.features;
+  const k = support.length;
+  const subGram = new Float32Array(k * k);
+  const subXty = new Float32Array(k);
+  support.forEach((j, a) => {
+    subXty[a] = system.xty[j];
+    support.forEach((l, b) => (subGram[a * k + b] = system.gram[j * p + l]));
+  });
+  const { weights } = leastSquares({ gram: subGram, xty: subXty, features: k, targets: 1 });
+  return residualError(design, support, weights);
+}
+
+function residualError(design: CorrelatedDesign, support: number[], weights: ArrayLike<number>): number {
+  const { x, y, samples: n, features: p } = design;
+  let error = 0;
+  for (let i = 0; i < n; i++) {
+    let fit = 0;
+    support.forEach((j, a) => (fit += x[i * p + j] * weights[a]));
+    error += (y[i] - fit) ** 2;
+  }
+  return error / n;
+}
+
+/** The same least squares by brute force: the f64 Gram of X_S from X itself, Cholesky in f64. */
+function supportErrorRef(design: CorrelatedDesign, support: number[]): number {
+  const { x, y, samples: n, features: p } = design;
+  const k = support.length;
+  const columns = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) support.forEach((j, a) => (columns[i * k + a] = x[i * p + j]));
+  const ref = gramRef(columns, n, k, y);
+  return residualError(design, support, leastSquaresRef(ref.gram, ref.xty, k, 1).weights);
+}
+
+/** The k columns with the largest |correlation| with y: the naive selection LASSO must beat. */
+function topCorrelated(system: GramSystem, k: number): number[] {
+  const p = system.features;
+  const score = (j: number): number => Math.abs(system.xty[j]) / Math.sqrt(system.gram[j * p + j]);
+  return Array.from({ length: p }, (_, j) => j).sort((a, b) => score(b) - score(a)).slice(0, k).sort((a, b) => a - b);
+}
+
+function randomSupport(p: number, k: number, rand: () => number): number[] {
+  const order = Array.from({ length: p }, (_, j) => j);
+  for (let j = p - 1; j > 0; j--) {
+    const swap = Math.floor(rand() * (j + 1));
+    [order[j], order[swap]] = [order[swap], order[j]];
+  }
+  return order.slice(0, k).sort((a, b) => a - b);
+}
+
+describe("lassoForNonZeros on correlated inputs (X = F·A + noise, 8 shared factors)", () => {
+  // Before tightening, default solves "converged" with wrong counts here and the searches
+  // returned 184 of 256 and 162 of 512 non-zeros.
+  for (const [n, p, keep] of [[4096, 256, 128], [4096, 512, 64]]) {
+    it(`X=[${n},${p}] keep ${keep}: exact with defaults, and its support reconstructs y best`, () => {
+      const design = correlatedDesign({ samples: n, features: p, activeColumns: 32, columnNoise: 0.5, seed: 2 });
+      const system = gram(design.x, n, p, design.y);
+      const result = lassoForNonZeros(system, { keep });
+      expect(result.nonZeros).toBe(keep);
+      expect(result.exact).toBe(true);
+      expect(result.note).toBeUndefined();
+      expect(result.converged).toBe(true);
+      const support = supportOf(result.coefficients);
+      const error = supportError(design, system, support);
+      expect(Math.abs(error / supportErrorRef(design, support) - 1)).toBeLessThan(1e-3);
+      expect(error).toBeLessThan(supportError(design, system, topCorrelated(system, keep)));
+      const rand = mulberry32(p + keep);
+      for (let trial = 0; trial < 20; trial++) expect(error).toBeLessThan(supportError(design, system, randomSupport(p, keep, rand)));
+    });
+  }
+
+  it("X=[512,64] keep 32: the tightened search is the reference twin's, step for step", () => {
+    const design = correlatedDesign({ samples: 512, features: 64, activeColumns: 8, columnNoise: 0.5, seed: 2 });
+    const system = gram(design.x, 512, 64, design.y);
+    const result = lassoForNonZeros(system, { keep: 32 });
+    const ref = lassoForNonZerosRef(system, { keep: 32 });
+    expect(result.exact).toBe(true);
+    expect(result.nonZeros).toBe(32);
+    expect(result.alpha).toBe(ref.alpha);
+    expect(result.steps).toBe(ref.steps);
+    expect(supportOf(result.coefficients)).toEqual(supportOf(ref.coefficients));
+    // without tightening the counts stay noisy and the bracket collapses on a jump past 32
+    const loose = lassoForNonZeros(system, { keep: 32, tightenLevels: 0 });
+    expect(loose.exact).toBe(false);
+    expect(loose.nonZeros).toBeGreaterThan(32);
+  });
+
+  it("X=[512,64] keep 8 maxIter 2: redoes a solve that ran out of sweeps before trusting its count", () => {
+    const design = correlatedDesign({ samples: 512, features: 64, activeColumns: 8, columnNoise: 0.5, seed: 2 });
+    const system = gram(design.x, 512, 64, design.y);
+    const tightened = lassoForNonZeros(system, { keep: 8, maxIter: 2 });
+    expect(tightened.exact).toBe(true);
+    expect(tightened.converged).toBe(true);
+    const untightened = lassoForNonZeros(system, { keep: 8, maxIter: 2, tightenLevels: 0 });
+    expect(untightened.converged).toBe(false);
+    expect(untightened.nonZeros).not.toBe(8);
+  });
+
+  it("an impossible request (two columns enter at once) says so after tightening", () => {
+    // orthogonal columns with equal correlation: both enter at α_max, so 1 non-zero never occurs
+    const x = Float32Array.from([1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]);
+    const y = Float32Array.from([1, 1, 0.5, 0]);
+    const result = lassoForNonZeros(gram(x, 4, 3, y), { keep: 1 });
+    expect(result.exact).toBe(false);
+    expect(result.nonZeros).toBe(2);
+    expect(result.note).toMatch(/no α gave exactly 1 non-zeros \(the bracket collapsed.*tol 1e-8 and maxIter 100000\).*with 2, the closest above/);
+  });
+});
+
 describe("leastSquares", () => {
   /** X (n×p) and Y = X·W for a random W (p×m). */
   function linearProblem(n: number, p: number, m: number, seed: number) {
@@ -410,6 +521,7 @@ describe("lasso argument errors", () => {
     expect(() => lassoForNonZeros(system, { keep: 0 })).toThrow(/lassoForNonZeros: keep must be an integer in 1..4, but got 0/);
     expect(() => lassoForNonZeros(system, { keep: 5 })).toThrow(/lassoForNonZeros: keep must be an integer in 1..4, but got 5/);
     expect(() => lassoForNonZeros(system, { keep: 2, maxSteps: 0 })).toThrow(/maxSteps must be an integer >= 1/);
+    expect(() => lassoForNonZeros(system, { keep: 2, tightenLevels: -1 })).toThrow(/lassoForNonZeros: tightenLevels must be an integer >= 0, but got -1/);
   });
 
   it("leastSquares rejects mismatched shapes, NaN and a negative ridge", () => {

@@ -130,59 +130,102 @@ export interface NonZeroSearchRef extends LassoResultRef {
   steps: number;
 }
 
+export interface NonZeroSearchOptionsRef {
+  keep: number;
+  nonNegative?: boolean;
+  tol?: number;
+  maxIter?: number;
+  maxSteps?: number;
+  tightenLevels?: number;
+}
+
+type SearchPointRef = LassoResultRef & { alpha: number; level: number };
+
+/** hi: the smallest α with fewer than keep non-zeros; lo: the largest α below it with more. */
+function bracketRef(trusted: SearchPointRef[], keep: number): { hi: SearchPointRef; lo?: SearchPointRef } {
+  let hi = trusted[0];
+  for (const s of trusted) if (s.nonZeros < keep && s.alpha < hi.alpha) hi = s;
+  let lo: SearchPointRef | undefined;
+  for (const s of trusted) if (s.nonZeros > keep && s.alpha < hi.alpha && (!lo || s.alpha > lo.alpha)) lo = s;
+  return { hi, lo };
+}
+
 /**
  * The penalty that leaves exactly `keep` non-zeros: from α_max = max|c|/n walk down by
- * decades until at least `keep` are non-zero, then bisect on log α, each solve warm-started
- * from the nearest α solved so far. Falls back to the closest solution with ≥ keep non-zeros.
+ * decades until more than `keep` are non-zero, then bisect on log α, each solve warm-started
+ * from the nearest α solved so far. Only counts solved at the current level (tol / 100^level,
+ * maxIter × 10^level) or tighter are used; a solve that runs out of sweeps is redone a level
+ * tighter, and a bracket narrower than 1e-4 in log α moves the search a level up (at most
+ * `tightenLevels`, default 2), re-solving both ends. Falls back to the closest solution with
+ * more than `keep` non-zeros.
  */
-export function lassoForNonZerosRef(
-  system: LassoSystemRef,
-  options: { keep: number; nonNegative?: boolean; tol?: number; maxIter?: number; maxSteps?: number },
-): NonZeroSearchRef {
+export function lassoForNonZerosRef(system: LassoSystemRef, options: NonZeroSearchOptionsRef): NonZeroSearchRef {
   const p = system.xty.length;
   const nonNegative = options.nonNegative ?? false;
   let top = 0;
   for (let j = 0; j < p; j++) top = Math.max(top, nonNegative ? system.xty[j] : Math.abs(system.xty[j]));
   const alphaMax = top / system.samples;
-  type Point = LassoResultRef & { alpha: number };
-  let hi: Point = { alpha: alphaMax, coefficients: new Float64Array(p), iterations: 0, dualityGap: 0, converged: true, nonZeros: 0 };
-  const solved: Point[] = [hi];
-  let lo: Point | undefined;
-  let steps = 0;
   const maxSteps = options.maxSteps ?? 60;
-  const solve = (alpha: number): Point => {
-    // nearest in log α; on a tie (bisection midpoints) the most recent solve
-    let warm = hi;
-    let best = Infinity;
-    for (const s of solved) {
-      const distance = Math.abs(Math.log(s.alpha / alpha));
-      if (distance <= best * (1 + 1e-9)) {
-        warm = s;
-        best = distance;
-      }
-    }
-    const r = lassoRef(system, { alpha, nonNegative, tol: options.tol, maxIter: options.maxIter, warmStart: warm.coefficients });
+  const maxLevel = options.tightenLevels ?? 2;
+  const solved: SearchPointRef[] = [
+    { alpha: alphaMax, coefficients: new Float64Array(p), iterations: 0, dualityGap: 0, converged: true, nonZeros: 0, level: Infinity },
+  ];
+  let level = 0;
+  let steps = 0;
+  const solveOnce = (alpha: number, at: number, warmStart: Float64Array): SearchPointRef => {
+    const tol = (options.tol ?? 1e-4) / 100 ** at;
+    const maxIter = (options.maxIter ?? 1000) * 10 ** at;
+    const point = { ...lassoRef(system, { alpha, nonNegative, tol, maxIter, warmStart }), alpha, level: at };
     steps++;
-    const point = { ...r, alpha };
     solved.push(point);
     return point;
   };
-  const done = (point: Point, exact: boolean): NonZeroSearchRef => ({ ...point, exact, steps });
-  if (alphaMax > 0) {
-    while (!lo && steps < maxSteps && hi.alpha > alphaMax * 1e-12) {
-      const point = solve(hi.alpha / 10);
-      if (point.nonZeros === options.keep) return done(point, true);
-      if (point.nonZeros > options.keep) lo = point;
-      else hi = point;
+  const solve = (alpha: number, warmStart: Float64Array): SearchPointRef => {
+    let at = level;
+    let point = solveOnce(alpha, at, warmStart);
+    while (!point.converged && at < maxLevel && steps < maxSteps) point = solveOnce(alpha, ++at, point.coefficients);
+    return point;
+  };
+  const bracket = () => bracketRef(solved.filter((s) => s.level >= level), options.keep);
+  while (alphaMax > 0 && steps < maxSteps) {
+    const { hi, lo } = bracket();
+    let alpha: number;
+    if (!lo) {
+      if (hi.alpha <= alphaMax * 1e-12) break;
+      alpha = hi.alpha / 10;
+    } else if (Math.log(hi.alpha / lo.alpha) > (level < maxLevel ? 1e-4 : 1e-9)) {
+      alpha = Math.sqrt(hi.alpha * lo.alpha);
+    } else if (level < maxLevel) {
+      level++;
+      for (const end of [hi, lo]) if (end.level < level && steps < maxSteps) solve(end.alpha, end.coefficients);
+      continue;
+    } else {
+      break;
     }
-    while (lo && steps < maxSteps && Math.log(hi.alpha / lo.alpha) > 1e-9) {
-      const point = solve(Math.sqrt(hi.alpha * lo.alpha));
-      if (point.nonZeros === options.keep) return done(point, true);
-      if (point.nonZeros > options.keep) lo = point;
-      else hi = point;
+    const point = solve(alpha, nearestRef(solved, alpha).coefficients);
+    if (point.nonZeros === options.keep) return searchResultRef(point, true, steps);
+  }
+  const { hi, lo } = bracket();
+  return searchResultRef(lo ?? hi, false, steps);
+}
+
+function searchResultRef(point: SearchPointRef, exact: boolean, steps: number): NonZeroSearchRef {
+  const { level: _level, ...result } = point;
+  return { ...result, exact, steps };
+}
+
+/** The solved point nearest to alpha in log α; on a tie (bisection midpoints) the most recent. */
+function nearestRef(solved: SearchPointRef[], alpha: number): SearchPointRef {
+  let nearest = solved[0];
+  let best = Infinity;
+  for (const s of solved) {
+    const distance = Math.abs(Math.log(s.alpha / alpha));
+    if (distance <= best * (1 + 1e-9)) {
+      nearest = s;
+      best = distance;
     }
   }
-  return done(lo ?? hi, false);
+  return nearest;
 }
 
 /** Solves (G + λI) W = B by Cholesky in f64 with the kernels' ridge rule; returns W (p×m) and λ. */
