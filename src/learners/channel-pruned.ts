@@ -34,6 +34,8 @@ export interface ChannelPrunedOptions extends Omit<FullPrecOptions, "distillatio
   finetune?: "none" | "fast" | "full";
   /** Distil from the original model while fine-tuning (default true). */
   distill?: boolean;
+  /** Told of each layer as it is pruned. */
+  progress?(message: string): void;
 }
 
 const OPTIONS: readonly LearnerOptionSpec[] = [
@@ -81,6 +83,8 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
       const pruned = this.pruneLayer(model.graph, current, layer.id, keep, data, options);
       current = pruned.model;
       reports.push(pruned.report);
+      const { channels, relativeError } = pruned.report;
+      options.progress?.(`${layer.id}: kept ${keep} of ${channels} input channels, reconstruction error ${(100 * relativeError).toFixed(2)}% (${reports.length} layers, ${Math.round((performance.now() - started) / 1000)} s)`);
     }
     const tuned = await this.fineTune(model.graph, current, data, options);
     const record = lastRecord(tuned);
@@ -128,7 +132,7 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
 
   /** The fine-tune: FullPrecLearner on the pruned model, the original as the teacher. */
   private async fineTune(original: Graph, pruned: CompressedModel, data: LearnerData, options: ChannelPrunedOptions): Promise<CompressedModel> {
-    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, selection: _s, reconstruct: _c, samples: _n, positionsPerImage: _k, ...training } = options;
+    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, selection: _s, reconstruct: _c, samples: _n, positionsPerImage: _k, progress: _m, ...training } = options;
     if (finetune === "none") return pruned;
     return new FullPrecLearner().compress(pruned, data, {
       ...training, epochs: training.epochs ?? 1, batchSize: training.batchSize ?? 64, mode: finetune,

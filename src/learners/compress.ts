@@ -96,6 +96,8 @@ function resolveChain(options: CompressOptions): Array<{ learner: Learner<unknow
     const learner = (typeof step.learner === "string" ? learnerByName(step.learner) : step.learner) as Learner<unknown>;
     const declaresMode = learner.options.some((spec) => spec.name === "mode");
     const given: Record<string, unknown> = { ...(declaresMode && options.mode !== undefined ? { mode: options.mode } : {}), ...step.options };
+    const onProgress = options.onProgress;
+    if (onProgress !== undefined && given.progress === undefined) given.progress = (message: string) => onProgress(`${learner.name}: ${message}`);
     const onStep = options.onStep;
     if (onStep !== undefined) {
       const hooks = given.hooks as TrainHooks | undefined;
