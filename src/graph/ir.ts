@@ -89,6 +89,14 @@ export interface PlainNode extends NodeBase {
   op: "relu" | "relu6" | "softmax" | "add" | "flatten" | "globalAvgPool";
 }
 
+/**
+ * Joins its inputs along the channel (last) axis, in input order (Inception branches, DenseNet's
+ * concatenation of a block's input and output); the inputs agree on every other axis.
+ */
+export interface ConcatenateNode extends NodeBase {
+  op: "concatenate";
+}
+
 export type GraphNode =
   | InputNode
   | Conv2DNode
@@ -98,7 +106,8 @@ export type GraphNode =
   | PoolNode
   | ZeroPadNode
   | DropoutNode
-  | PlainNode;
+  | PlainNode
+  | ConcatenateNode;
 
 export type OpKind = GraphNode["op"];
 

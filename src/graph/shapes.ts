@@ -147,14 +147,29 @@ function inferNode(node: GraphNode, inputs: number[][]): number[] {
       });
       return [...first];
     }
+    case "concatenate":
+      return concatenated(node, inputs);
   }
+}
+
+/** Inputs joined on the last (channel) axis: every other axis must agree. */
+function concatenated(node: GraphNode, inputs: number[][]): number[] {
+  const [first] = inputs;
+  inputs.forEach((shape, i) => {
+    if (shape.length === 0) fail(node, `expects inputs with a channel axis, but '${node.inputs[i]}' is a scalar`);
+    if (show(shape.slice(0, -1)) !== show(first.slice(0, -1))) {
+      fail(node, `inputs must agree on all but the channel (last) axis, but '${node.inputs[0]}' has ${show(first)} and '${node.inputs[i]}' has ${show(shape)}; resize or pool them to the same height and width`);
+    }
+  });
+  return [...first.slice(0, -1), inputs.reduce((sum, shape) => sum + shape[shape.length - 1], 0)];
 }
 
 function checkArity(node: GraphNode): void {
   const count = node.inputs.length;
   if (node.op === "input" && count !== 0) fail(node, `an input node takes no inputs, but lists ${count}`);
-  if (node.op === "add" && count < 2) fail(node, `needs at least 2 inputs, but has ${count}`);
-  if (node.op !== "input" && node.op !== "add" && count !== 1) fail(node, `needs exactly 1 input, but has ${count}`);
+  const joins = node.op === "add" || node.op === "concatenate";
+  if (joins && count < 2) fail(node, `needs at least 2 inputs, but has ${count}`);
+  if (node.op !== "input" && !joins && count !== 1) fail(node, `needs exactly 1 input, but has ${count}`);
 }
 
 /**

@@ -11,7 +11,7 @@ type Config = Record<string, unknown>;
 
 const WHERE = "graphFromTfjs";
 const SUPPORTED_LAYERS = [
-  "InputLayer", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "ReLU", "Activation", "Add",
+  "InputLayer", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "ReLU", "Activation", "Add", "Concatenate",
   "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Dropout", "ZeroPadding2D",
 ];
 const SUPPORTED_ACTIVATIONS = ["linear", "relu", "relu6", "softmax"];
@@ -128,6 +128,12 @@ function layerNode(layer: Layer, config: Config, inputs: string[]): GraphNode | 
       return activationNode(layer, config.activation, id, inputs[0]);
     case "Add":
       return { op: "add", id, inputs };
+    case "Concatenate": {
+      // The IR joins on the channel axis only; Keras stores the axis as -1 or as the last index.
+      const last = (layer.output as tfl.SymbolicTensor).shape.length - 1;
+      if (config.axis !== -1 && config.axis !== last) fail(layer, `concatenates on axis ${String(config.axis)}; only the last (channel) axis, -1 or ${last}, is supported`);
+      return { op: "concatenate", id, inputs };
+    }
     case "MaxPooling2D":
     case "AveragePooling2D": {
       checkChannelsLast(layer, config);

@@ -144,6 +144,8 @@ function layerFor(node: GraphNode, batchNormMomentum: number, fusedBatchNorm: bo
       return tfl.layers.activation({ name, activation: "softmax" });
     case "add":
       return tfl.layers.add({ name });
+    case "concatenate":
+      return tfl.layers.concatenate({ name, axis: -1 });
     case "flatten":
       return tfl.layers.flatten({ name });
     case "globalAvgPool":
@@ -285,7 +287,7 @@ function buildLayers(graph: Graph, options: BuildTfjsOptions, outputIds: readonl
       if ((folding instanceof PocketflowConv2D || folding instanceof PocketflowDepthwiseConv2D) && layer instanceof PocketflowBatchNormalization) folding.foldedBatchNorm = layer;
       built.set(node.id, layer);
       const inputs = node.inputs.map((id) => tensors.get(id) as Tensor);
-      const output = layer.apply(node.op === "add" ? inputs : inputs[0]) as Tensor;
+      const output = layer.apply(node.op === "add" || node.op === "concatenate" ? inputs : inputs[0]) as Tensor;
       tensors.set(node.id, overriddenOutput(output, overrides, heads));
       layers.push([layer, node]);
     } catch (error) {

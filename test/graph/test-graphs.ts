@@ -47,6 +47,7 @@ export function batchNorm(id: string, input: string, channels: number, parts: { 
 
 export const plain = (op: "relu" | "relu6" | "softmax" | "flatten" | "globalAvgPool", id: string, input: string): GraphNode => ({ op, id, inputs: [input] });
 export const add = (id: string, ...inputs: string[]): GraphNode => ({ op: "add", id, inputs });
+export const concatenate = (id: string, ...inputs: string[]): GraphNode => ({ op: "concatenate", id, inputs });
 export const input = (id: string, shape: number[]): GraphNode => ({ op: "input", id, inputs: [], shape });
 
 /**
@@ -80,4 +81,25 @@ export function everyOpGraph(): Graph {
     plain("globalAvgPool", "gap", "avg"),
   ];
   return { name: "every_op", nodes, outputs: ["probs", "gap"] };
+}
+
+/**
+ * Inception- then DenseNet-like, on concatenations:
+ * image 8×8×3 → stem 3×3·4 → bn → relu; three branches of it: a 1×1·3 +bias → relu, b 3×3·5 →
+ * bn → relu, and a 3×3 stride-1 max pool (the stem's own channels); mix = [a | b | pool] (3+5+4);
+ * post 3×3·6 → bn → relu; grow = [mix | post] (12+6, a block's input and output as DenseNet
+ * joins them) → bn → relu → gap → fc 18→5 → softmax.
+ */
+export function inceptionLike(): Graph {
+  const nodes: GraphNode[] = [
+    input("image", [8, 8, 3]), conv("stem", "image", 3, 3, 4), batchNorm("stem/bn", "stem", 4), plain("relu", "stem/relu", "stem/bn"),
+    conv("a", "stem/relu", 1, 4, 3, { useBias: true }), plain("relu", "a/relu", "a"),
+    conv("b", "stem/relu", 3, 4, 5), batchNorm("b/bn", "b", 5), plain("relu", "b/relu", "b/bn"),
+    { op: "maxPool", id: "pool", inputs: ["stem/relu"], poolSize: [3, 3], strides: [1, 1], padding: "same" },
+    concatenate("mix", "a/relu", "b/relu", "pool"),
+    conv("post", "mix", 3, 12, 6), batchNorm("post/bn", "post", 6), plain("relu", "post/relu", "post/bn"),
+    concatenate("grow", "mix", "post/relu"), batchNorm("grow/bn", "grow", 18), plain("relu", "grow/relu", "grow/bn"),
+    plain("globalAvgPool", "gap", "grow/relu"), dense("fc", "gap", 18, 5), plain("softmax", "probs", "fc"),
+  ];
+  return { name: "inception_like", nodes, outputs: ["probs"] };
 }
