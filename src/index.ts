@@ -46,6 +46,12 @@ export * from "./learners/learner.js";
 export { FullPrecLearner, type FullPrecOptions } from "./learners/full-prec.js";
 export { compress, measureModel, latenciesMs, type ChainStep, type CompressOptions, type CompressResult, type ModelMeasurement } from "./learners/compress.js";
 export { learnerByName, learnerNames } from "./learners/registry.js";
+export { ChannelPrunedLearner, type ChannelPrunedOptions } from "./learners/channel-pruned.js";
+export { selectChannels, reconstructKernel, relativeReconstructionError, type ChannelSelectionMethod, type ConvSamples } from "./learners/channel-selection.js";
+export { prunableLayers as channelPrunableLayers, channelsForBudget, thinnedMacs } from "./learners/channel-budget.js";
+export { WeightSparseLearner, scheduledSparsity, pruningSchedule, heuristicSparsities, type WeightSparseOptions } from "./learners/weight-sparse.js";
+export * from "./graph/sparse-storage.js";
+export { shrinkChannels, shrinkCompressedModel, type ChannelChoice } from "./graph/shrink.js";
 export { composeTraining, maskTrainingPart, mergeHooks, type TrainingPart, type ComposedTraining, type WeightVariable } from "./train/training-parts.js";
 
 // The model zoo, as model IR graphs with seeded weights.
