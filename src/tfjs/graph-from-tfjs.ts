@@ -11,8 +11,8 @@ type Config = Record<string, unknown>;
 
 const WHERE = "graphFromTfjs";
 const SUPPORTED_LAYERS = [
-  "InputLayer", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "ReLU", "Activation", "Add", "Concatenate",
-  "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Dropout", "ZeroPadding2D",
+  "InputLayer", "Conv2D", "DepthwiseConv2D", "Dense", "BatchNormalization", "ReLU", "Activation", "Add",
+  "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten", "Dropout", "ZeroPadding2D", "Concatenate",
 ];
 const SUPPORTED_ACTIVATIONS = ["linear", "relu", "relu6", "softmax"];
 
