@@ -23,7 +23,8 @@ export function prunableLayers(graph: Graph): PrunableLayer[] {
   for (const group of couplingGroups(graph)) {
     const [consumer, ...others] = group.consumers;
     if (!isPrunable(group) || consumer === undefined || others.length > 0 || ops.get(consumer.id) !== "conv2d") continue;
-    if (consumer.positions !== 1 || !group.producers.every((id) => ops.get(id) === "conv2d")) continue;
+    // a conv reading a concatenation reads several groups: one selection cannot serve them
+    if (consumer.positions !== 1 || consumer.offset !== undefined || !group.producers.every((id) => ops.get(id) === "conv2d")) continue;
     layers.push({ id: consumer.id, group, channels: group.channels });
   }
   const order = new Map(graph.nodes.map((node, i) => [node.id, i]));
