@@ -12,7 +12,7 @@ import { applyMasks, withHistory, type CompressedModel } from "../graph/compress
 import { couplingGroups } from "../graph/coupling.js";
 import type { Conv2DNode, Graph } from "../graph/ir.js";
 import { shrinkCompressedModel } from "../graph/shrink.js";
-import { channelsForBudget, prunableLayers, type PrunableLayer } from "./channel-budget.js";
+import { channelsForBudget, keptChannels, prunableLayers, type PrunableLayer } from "./channel-budget.js";
 import { convSamples } from "./channel-samples.js";
 import { reconstructKernel, relativeReconstructionError, selectChannels, type ChannelSelectionMethod } from "./channel-selection.js";
 import { FullPrecLearner, type FullPrecOptions } from "./full-prec.js";
@@ -27,6 +27,8 @@ export interface ChannelPrunedOptions extends Omit<FullPrecOptions, "distillatio
   selection?: ChannelSelectionMethod;
   /** Least-squares reconstruction of the kept channels' weights (default true). */
   reconstruct?: boolean;
+  /** Kept channel counts are multiples of this (default 8: SIMD- and GEMM-tile-aligned, see channel-budget.ts). */
+  channelMultiple?: number;
   /** Images sampled per layer (default 400) and output positions per image (default 10). */
   samples?: number;
   positionsPerImage?: number;
@@ -42,6 +44,7 @@ const OPTIONS: readonly LearnerOptionSpec[] = [
   { name: "preserveRatio", kind: "number", min: 0, max: 1, default: 0.5, help: "fraction of the MACs to keep" },
   { name: "selection", kind: "choice", choices: ["lasso", "sum-abs", "random"], default: "lasso", help: "how input channels are chosen" },
   { name: "reconstruct", kind: "flag", default: true, help: "least-squares reconstruction of the kept weights" },
+  { name: "channelMultiple", kind: "integer", min: 1, default: 8, help: "kept channel counts are multiples of this (fast kernels)" },
   { name: "samples", kind: "integer", min: 1, default: 400, help: "images sampled per layer" },
   { name: "positionsPerImage", kind: "integer", min: 1, default: 10, help: "output positions sampled per image" },
   { name: "finetune", kind: "choice", choices: ["none", "fast", "full"], default: "fast", help: "fine-tune after pruning" },
@@ -92,7 +95,7 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
     return withHistory({ ...tuned, history: current.history }, "prune", {
       learner: this.name, mode: finetune === "full" ? "full" : "fast", steps: record?.steps ?? 0, validationAccuracy: record?.validationAccuracy,
       seconds: (performance.now() - started) / 1000,
-      options: { preserveRatio, ratios, selection, reconstruct, samples, positionsPerImage, finetune, distill, seed },
+      options: { preserveRatio, ratios, selection, reconstruct, channelMultiple: options.channelMultiple, samples, positionsPerImage, finetune, distill, seed },
       layers: reports,
     });
   }
@@ -102,13 +105,13 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
     const quantized = Object.keys(model.quantization);
     if (quantized.length > 0) throw new LearnerRefusedError(this.name, `it is quantized ('${quantized[0]}', ...); prune before quantizing`);
     if (layers.length === 0) throw new LearnerRefusedError(this.name, `graph '${model.graph.name}' has no conv whose input channels can be pruned (a group produced by convs and read by that conv alone)`);
-    if (options.ratios === undefined) return channelsForBudget(model.graph, layers, options.preserveRatio ?? 0.5);
+    if (options.ratios === undefined) return channelsForBudget(model.graph, layers, options.preserveRatio ?? 0.5, options.channelMultiple ?? 8);
     const byId = new Map(layers.map((layer) => [layer.id, layer]));
     return new Map(Object.entries(options.ratios).map(([id, ratio]) => {
       const layer = byId.get(id);
       if (layer === undefined) throw new RangeError(`learner 'channel': ratios names '${id}', which is not a prunable layer (prunable: ${[...byId.keys()].join(", ")})`);
       if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`learner 'channel': the ratio of '${id}' must be in (0, 1], but got ${ratio}`);
-      return [id, Math.max(1, Math.round(layer.channels * ratio))];
+      return [id, keptChannels(layer.channels, ratio, options.channelMultiple ?? 8)];
     }));
   }
 
@@ -132,7 +135,7 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
 
   /** The fine-tune: FullPrecLearner on the pruned model, the original as the teacher. */
   private async fineTune(original: Graph, pruned: CompressedModel, data: LearnerData, options: ChannelPrunedOptions): Promise<CompressedModel> {
-    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, selection: _s, reconstruct: _c, samples: _n, positionsPerImage: _k, progress: _m, ...training } = options;
+    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, selection: _s, reconstruct: _c, samples: _n, positionsPerImage: _k, progress: _m, channelMultiple: _a, ...training } = options;
     if (finetune === "none") return pruned;
     return new FullPrecLearner().compress(pruned, data, {
       ...training, epochs: training.epochs ?? 1, batchSize: training.batchSize ?? 64, mode: finetune,

@@ -51,11 +51,20 @@ describe("FLOPs budget", () => {
     }
   });
 
+  it("aligned counts: multiples of 8 (15 and 31 channels ran slower than 32), layers narrower than 8 keep theirs", () => {
+    expect([keptChannels(32, 0.48, 8), keptChannels(64, 0.48, 8), keptChannels(16, 0.3, 8), keptChannels(6, 0.5, 8), keptChannels(32, 0.48)]).toEqual([16, 32, 8, 6, 15]);
+    const graph = resnet20();
+    const layers = prunableLayers(graph);
+    const kept = channelsForBudget(graph, layers, 0.5, 8);
+    expect([...kept.values()].every((k) => k % 8 === 0)).toBe(true);
+    expect(thinnedMacs(graph, layers, kept)).toBeLessThanOrEqual(0.5 * graphCost(graph).macs);
+  });
+
   it("names a ratio out of (0, 1] and a budget that cannot be met", () => {
     const graph = resnet20();
     const layers = prunableLayers(graph);
     expect(() => channelsForBudget(graph, layers, 0)).toThrow("preserveRatio must be in (0, 1], but got 0");
     expect(() => channelsForBudget(graph, layers, 1.5)).toThrow("preserveRatio must be in (0, 1], but got 1.5");
-    expect(() => channelsForBudget(graph, layers, 0.05)).toThrow(/keeping 5.0% of the MACs cannot be met: with one channel in each of the 9 prunable layers the model keeps \d+\.\d%; raise preserveRatio/);
+    expect(() => channelsForBudget(graph, layers, 0.05)).toThrow(/keeping 5.0% of the MACs cannot be met: with the fewest channels in each of the 9 prunable layers the model keeps \d+\.\d%; raise preserveRatio/);
   });
 });
