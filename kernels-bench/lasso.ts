@@ -2,13 +2,18 @@
 //   (a) our Gram kernel and coordinate descent against the same algorithms in plain JS;
 //   (b) Gram + solve against scikit-learn's Lasso(alpha, fit_intercept=False) on the same data,
 //       which must find the same support (skipped with a note without python3 + sklearn);
-//   (c) the search for the α that keeps 128 of 512 against (steps × one cold solve).
+//   (c) the search for the α that keeps 128 of 512 against (steps × one cold solve);
+//   (d) the search on correlated designs (X = F·A + noise, 8 shared factors: 4096×256 keep 128,
+//       4096×512 keep 64) against scikit-learn's own penalty search (Lasso with warm_start on
+//       the precomputed Gram, decades then bisection on α): exact k, the least-squares error
+//       of y on the kept columns, and the time of Gram + search.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gram, lasso, lassoForNonZeros, type GramSystem } from "../src/kernels/lasso.js";
+import { correlatedDesign, supportError } from "../test/kernels/correlated-design.js";
 import { lassoRef } from "../src/kernels/reference.js";
 import { seededRandom } from "../src/util/random.js";
 import { entry, perSecond, time, type BenchEntry, type BenchOptions } from "./harness.js";
@@ -94,12 +99,18 @@ interface SklearnFit {
 
 /** Runs the sklearn anchor on the design; a string says why it could not. */
 function runSklearn(design: Design, repeats: number): (SklearnFit & { precompute: SklearnFit; sklearn: string }) | string {
+  const header = { samples: SAMPLES, features: FEATURES, alpha: ALPHA, tol: 1e-4, maxIter: 1000, repeats };
+  return runAnchor<SklearnFit & { precompute: SklearnFit; sklearn: string }>(design, header);
+}
+
+/** Writes X, y and the header for the anchor, runs it and parses its JSON line. */
+function runAnchor<T>(design: { x: Float32Array; y: Float32Array }, fields: Record<string, unknown>): T | string {
   if (!existsSync(PYTHON)) return `skipped: ${PYTHON} not found`;
   const script = findAnchor();
   if (!script) return "skipped: kernels-bench/anchors/lasso_sklearn.py not found";
   const dir = mkdtempSync(join(tmpdir(), "pocketflow-lasso-"));
   try {
-    const header = Buffer.from(JSON.stringify({ samples: SAMPLES, features: FEATURES, alpha: ALPHA, tol: 1e-4, maxIter: 1000, repeats }));
+    const header = Buffer.from(JSON.stringify(fields));
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length);
     const file = join(dir, "design.bin");
@@ -119,7 +130,7 @@ function runSklearn(design: Design, repeats: number): (SklearnFit & { precompute
       return `skipped: the sklearn anchor failed (${(run.stderr || run.error?.message || `status ${run.status}`).trim().split("\n").pop()})`;
     }
     if (typeof parsed.error === "string") return `skipped: ${parsed.error}`;
-    return parsed as unknown as SklearnFit & { precompute: SklearnFit; sklearn: string };
+    return parsed as unknown as T;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -202,5 +213,58 @@ export async function benchLasso(opts: BenchOptions): Promise<BenchEntry[]> {
       `${search.steps} steps, ${search.totalIterations} sweeps in all, exact ${search.exact} (${search.nonZeros} non-zeros), ` +
       `${ms(searchTime.bestMs)} vs ${search.steps} × ${ms(coldTime.bestMs)} (cold: ${cold.iterations} sweeps)`,
   }));
+  entries.push(...benchCorrelatedSearch(4096, 256, 128, opts), ...benchCorrelatedSearch(4096, 512, 64, opts));
   return entries;
+}
+
+interface SklearnSearch {
+  seconds: number;
+  alpha: number;
+  support: number[];
+  exact: boolean;
+  fits: number;
+  iterations: number;
+  sklearn: string;
+}
+
+/** sklearn's settings for its search: its defaults, then tightened as ours tightens. */
+const SKLEARN_SEARCHES = [
+  { tol: 1e-4, maxIter: 1000 },
+  { tol: 1e-6, maxIter: 10000 },
+];
+
+/** (d) our Gram + search with default options against sklearn's penalty search, same design. */
+function benchCorrelatedSearch(samples: number, features: number, keep: number, opts: BenchOptions): BenchEntry[] {
+  const design = correlatedDesign({ samples, features, activeColumns: 32, columnNoise: 0.5, seed: 2 });
+  const size = `${samples}x${features}`;
+  const kernel = `lassoForNonZeros keep ${keep} of ${features}, correlated`;
+  let system = gram(design.x, samples, features, design.y);
+  let search = lassoForNonZeros(system, { keep });
+  const ours = time(() => {
+    system = gram(design.x, samples, features, design.y);
+    search = lassoForNonZeros(system, { keep });
+  }, 0, opts.quick ? 1 : 3);
+  const ourError = supportError(design, system, supportOf(search.coefficients));
+  const ourNote = `ours: ${search.nonZeros} non-zeros (exact ${search.exact}), ${search.steps} solves, ${ms(ours.bestMs)}`;
+  return SKLEARN_SEARCHES.map(({ tol, maxIter }) => {
+    const baseline = `sklearn Lasso search tol ${tol} maxIter ${maxIter}`;
+    const sk = runAnchor<SklearnSearch>(design, { samples, features, tol, maxIter, search: { keep, maxSteps: 60 } });
+    if (typeof sk === "string") {
+      return entry({ kernel, size, unit: "searches/s", ours: perSecond(1, ours.bestMs), baseline, baselineValue: null, note: `${ourNote}; ${sk}` });
+    }
+    const skError = supportError(design, system, sk.support);
+    return {
+      ...entry({
+        kernel, size, unit: "searches/s", ours: perSecond(1, ours.bestMs),
+        baseline: `${baseline} (sklearn ${sk.sklearn}, f64, 1 thread)`, baselineValue: perSecond(1, sk.seconds * 1000),
+        target: "exact k, LS error <= sklearn's",
+        note:
+          `${ourNote}; sklearn: ${sk.support.length} non-zeros (exact ${sk.exact}), ${sk.fits} fits, ${sk.iterations} iterations, ` +
+          `${ms(sk.seconds * 1000)}; LS error on the kept columns ${ourError.toPrecision(4)} vs ${skError.toPrecision(4)} ` +
+          `(ratio ${(ourError / skError).toFixed(3)})`,
+      }),
+      // an error is only comparable on as many columns: more columns always fit better
+      met: search.exact && (sk.support.length !== keep || ourError <= skError * (1 + 1e-6)),
+    };
+  });
 }

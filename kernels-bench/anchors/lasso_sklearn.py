@@ -13,6 +13,12 @@ Prints one JSON line: best and median fit seconds, the support (indices of non-z
 coefficients), iterations and duality gap, plus the same for precompute=True (CD on the Gram
 matrix, the method the bench's kernels use). On a missing dependency it prints
 {"error": ...} and exits with status 2.
+
+With "search": {"keep": k, "maxSteps": s} in the header it runs sklearn's penalty search for
+exactly k non-zeros instead, the one a user of sklearn writes: Lasso(warm_start=True) on the
+precomputed Gram matrix, alpha from alpha_max down by decades, then bisection on log alpha
+(at most s fits). Prints its seconds (Gram included), support, alpha, fits and total
+iterations.
 """
 import json
 import struct
@@ -40,6 +46,55 @@ def timed_fits(make_model, x, y, repeats):
     }
 
 
+def penalty_search(x, y, keep, tol, max_iter, max_steps):
+    import math
+    import warnings
+    import numpy as np
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import Lasso
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    start = time.perf_counter()
+    n = x.shape[0]
+    gram = x.T @ x
+    alpha_max = float(np.abs(x.T @ y).max()) / n
+    model = Lasso(alpha=alpha_max, fit_intercept=False, precompute=gram, warm_start=True, tol=tol, max_iter=max_iter)
+    hi, lo, found = (alpha_max, 0), None, None
+    fits = iterations = 0
+    while fits < max_steps and found is None:
+        if lo is None:
+            if hi[0] <= alpha_max * 1e-12:
+                break
+            alpha = hi[0] / 10
+        elif math.log(hi[0] / lo[0]) > 1e-9:
+            alpha = math.sqrt(hi[0] * lo[0])
+        else:
+            break
+        model.alpha = alpha
+        model.fit(x, y)
+        fits += 1
+        iterations += int(model.n_iter_)
+        count = int(np.count_nonzero(model.coef_))
+        point = (alpha, count, model.coef_.copy())
+        if count == keep:
+            found = point
+        elif count > keep:
+            lo = point
+        else:
+            hi = point
+    seconds = time.perf_counter() - start
+    final = found or lo or hi
+    coef = final[2] if len(final) > 2 else np.zeros(x.shape[1])
+    return {
+        "seconds": seconds,
+        "alpha": final[0],
+        "support": [int(j) for j in np.nonzero(coef)[0]],
+        "exact": found is not None,
+        "fits": fits,
+        "iterations": iterations,
+    }
+
+
 def main():
     try:
         import numpy as np
@@ -57,6 +112,12 @@ def main():
     x = np.frombuffer(raw, dtype="<f4", count=n * p, offset=offset).reshape(n, p).astype(np.float64)
     y = np.frombuffer(raw, dtype="<f4", count=n, offset=offset + 4 * n * p).astype(np.float64)
     repeats = int(header.get("repeats", 3))
+    if "search" in header:
+        search = header["search"]
+        result = penalty_search(x, y, search["keep"], header.get("tol", 1e-4), header.get("maxIter", 1000), search.get("maxSteps", 60))
+        result["sklearn"] = sklearn.__version__
+        print(json.dumps(result))
+        return 0
 
     def lasso(precompute):
         return lambda: Lasso(

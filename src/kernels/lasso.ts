@@ -433,6 +433,17 @@ class PenaltySearch {
     return point;
   }
 
+  /**
+   * Whether a trusted point at a larger α has more non-zeros than `point`, or one at a smaller
+   * α fewer. Paths where a coefficient leaves exist, but at loose levels such inversions are
+   * mostly counts that are wrong, so before the last level they call for tightening.
+   */
+  inverts(point: SolvedPoint): boolean {
+    if (this.level >= this.maxLevel) return false;
+    return this.solved.some((other) => other.level >= this.level && other !== point &&
+      ((other.alpha > point.alpha && other.nonZeros > point.nonZeros) || (other.alpha < point.alpha && other.nonZeros < point.nonZeros)));
+  }
+
   /** Moves to the next level and re-solves the bracket there, each end from its own solution. */
   tighten(): void {
     const { hi, lo } = this.bracket();
@@ -468,10 +479,11 @@ function nextMove(search: PenaltySearch, alphaMax: number): number | "tighten" |
  * The LASSO solution with exactly `keep` non-zero coefficients (He et al.'s channel
  * selection: keep k of C channels). Starts at α_max = max|c|/n, where β = 0, walks down by
  * decades until more than `keep` coefficients are non-zero, then bisects on log α; every solve
- * warm-starts from the solution at the nearest α already solved. A bracket that narrows to a
- * jump of two or more non-zeros within a factor 1 + 1e-4 of α is suspect: the search then
- * re-solves its ends with tol / 100 and maxIter × 10 (up to `tightenLevels` times) and goes on
- * with those counts; a solve that runs out of sweeps is redone the same way before its count is
+ * warm-starts from the solution at the nearest α already solved. Counts are suspect when a
+ * bracket narrows to a jump of two or more non-zeros within a factor 1 + 1e-4 of α, or when a
+ * smaller α gives fewer non-zeros than a larger one: the search then re-solves the bracket's
+ * ends with tol / 100 and maxIter × 10 (up to `tightenLevels` times) and goes on with those
+ * counts only. A solve that runs out of sweeps is redone the same way before its count is
  * used. When no α gives exactly `keep` (the bracket collapses, coefficients entering together,
  * or maxSteps runs out) it returns the closest solution with more than `keep` non-zeros and
  * says so in `note`.
@@ -501,7 +513,8 @@ export function lassoForNonZeros(system: LassoSystem, options: NonZeroSearchOpti
           continue;
         }
         const point = search.solve(move);
-        if (point.nonZeros === options.keep) return searchResult(search, point, true);
+        if (search.inverts(point)) search.tighten();
+        else if (point.nonZeros === options.keep) return searchResult(search, point, true);
       }
     }
     return inexactResult(search, options.keep);

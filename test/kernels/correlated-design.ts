@@ -1,6 +1,8 @@
 // Seeded correlated designs, as the inputs of a convolution are: every channel of a feature
 // map is driven by a few shared factors, so columns of X are strongly correlated and the LASSO
-// path is slow to converge. y is a sparse combination of columns plus noise.
+// path is slow to converge. y is a sparse combination of columns plus noise. A channel
+// selection is judged by the least-squares error of y on the columns it keeps.
+import { leastSquares, type GramSystem } from "../../src/kernels/lasso.js";
 import { mulberry32 } from "./random.js";
 
 export interface CorrelatedDesign {
@@ -71,4 +73,30 @@ export function correlatedDesign(options: CorrelatedDesignOptions): CorrelatedDe
     y[i] = s;
   }
   return { x, y, samples, features, support };
+}
+
+/** ‖y − X_S w‖² / n of the least-squares w on the columns S, solved by the leastSquares kernel. */
+export function supportError(design: CorrelatedDesign, system: GramSystem, support: number[]): number {
+  const p = design.features;
+  const k = support.length;
+  const subGram = new Float32Array(k * k);
+  const subXty = new Float32Array(k);
+  support.forEach((j, a) => {
+    subXty[a] = system.xty[j];
+    support.forEach((l, b) => (subGram[a * k + b] = system.gram[j * p + l]));
+  });
+  const { weights } = leastSquares({ gram: subGram, xty: subXty, features: k, targets: 1 });
+  return residualError(design, support, weights);
+}
+
+/** ‖y − X_S w‖² / n, summed in f64 from X itself. */
+export function residualError(design: CorrelatedDesign, support: number[], weights: ArrayLike<number>): number {
+  const { x, y, samples: n, features: p } = design;
+  let error = 0;
+  for (let i = 0; i < n; i++) {
+    let fit = 0;
+    support.forEach((j, a) => (fit += x[i * p + j] * weights[a]));
+    error += (y[i] - fit) ** 2;
+  }
+  return error / n;
 }

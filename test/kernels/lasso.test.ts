@@ -11,7 +11,7 @@ import {
 } from "../../src/kernels/lasso.js";
 import { callKernel, type OperationBuilder } from "../../src/kernels/operation.js";
 import { countNonFiniteRef, gramRef, lassoForNonZerosRef, lassoRef, leastSquaresRef } from "../../src/kernels/reference.js";
-import { correlatedDesign, type CorrelatedDesign } from "./correlated-design.js";
+import { correlatedDesign, residualError, supportError, type CorrelatedDesign } from "./correlated-design.js";
 import { mulberry32, ODD_LENGTHS, randomFloats } from "./random.js";
 
 /** Runs an operation split into `parts` calls per phase, calling them in reverse order. */
@@ -251,31 +251,6 @@ describe("lassoForNonZeros", () => {
     }
   });
 });
-
-/** ‖y − X_S w‖² / n of the least-squares w on the columns S, solved by the leastSquares kernel. */
-function supportError(design: CorrelatedDesign, system: GramSystem, support: number[]): number {
-  const p = design.features;
-  const k = support.length;
-  const subGram = new Float32Array(k * k);
-  const subXty = new Float32Array(k);
-  support.forEach((j, a) => {
-    subXty[a] = system.xty[j];
-    support.forEach((l, b) => (subGram[a * k + b] = system.gram[j * p + l]));
-  });
-  const { weights } = leastSquares({ gram: subGram, xty: subXty, features: k, targets: 1 });
-  return residualError(design, support, weights);
-}
-
-function residualError(design: CorrelatedDesign, support: number[], weights: ArrayLike<number>): number {
-  const { x, y, samples: n, features: p } = design;
-  let error = 0;
-  for (let i = 0; i < n; i++) {
-    let fit = 0;
-    support.forEach((j, a) => (fit += x[i * p + j] * weights[a]));
-    error += (y[i] - fit) ** 2;
-  }
-  return error / n;
-}
 
 /** The same least squares by brute force: the f64 Gram of X_S from X itself, Cholesky in f64. */
 function supportErrorRef(design: CorrelatedDesign, support: number[]): number {

@@ -155,8 +155,9 @@ function bracketRef(trusted: SearchPointRef[], keep: number): { hi: SearchPointR
  * decades until more than `keep` are non-zero, then bisect on log α, each solve warm-started
  * from the nearest α solved so far. Only counts solved at the current level (tol / 100^level,
  * maxIter × 10^level) or tighter are used; a solve that runs out of sweeps is redone a level
- * tighter, and a bracket narrower than 1e-4 in log α moves the search a level up (at most
- * `tightenLevels`, default 2), re-solving both ends. Falls back to the closest solution with
+ * tighter, and a bracket narrower than 1e-4 in log α, or a smaller α with fewer non-zeros than
+ * a larger one, moves the search a level up (at most `tightenLevels`, default 2), re-solving
+ * both ends of the bracket. Falls back to the closest solution with
  * more than `keep` non-zeros.
  */
 export function lassoForNonZerosRef(system: LassoSystemRef, options: NonZeroSearchOptionsRef): NonZeroSearchRef {
@@ -203,7 +204,15 @@ export function lassoForNonZerosRef(system: LassoSystemRef, options: NonZeroSear
       break;
     }
     const point = solve(alpha, nearestRef(solved, alpha).coefficients);
-    if (point.nonZeros === options.keep) return searchResultRef(point, true, steps);
+    const inverted = level < maxLevel && solved.some((o) => o.level >= level && o !== point &&
+      ((o.alpha > point.alpha && o.nonZeros > point.nonZeros) || (o.alpha < point.alpha && o.nonZeros < point.nonZeros)));
+    if (inverted) {
+      const ends = bracket();
+      level++;
+      for (const end of [ends.hi, ends.lo]) if (end && end.level < level && steps < maxSteps) solve(end.alpha, end.coefficients);
+    } else if (point.nonZeros === options.keep) {
+      return searchResultRef(point, true, steps);
+    }
   }
   const { hi, lo } = bracket();
   return searchResultRef(lo ?? hi, false, steps);
