@@ -47,6 +47,7 @@ export { FullPrecLearner, type FullPrecOptions } from "./learners/full-prec.js";
 export { compress, measureModel, latenciesMs, type ChainStep, type CompressOptions, type CompressResult, type ModelMeasurement } from "./learners/compress.js";
 export { learnerByName, learnerNames } from "./learners/registry.js";
 export { ChannelPrunedLearner, type ChannelPrunedOptions } from "./learners/channel-pruned.js";
+export { DisChnPrunedLearner, type DisChnPrunedOptions } from "./learners/dis-chn-pruned.js";
 export { selectChannels, reconstructKernel, relativeReconstructionError, type ChannelSelectionMethod, type ConvSamples } from "./learners/channel-selection.js";
 export { prunableLayers as channelPrunableLayers, channelsForBudget, thinnedMacs } from "./learners/channel-budget.js";
 export { WeightSparseLearner, scheduledSparsity, pruningSchedule, heuristicSparsities, type WeightSparseOptions } from "./learners/weight-sparse.js";

@@ -1,5 +1,6 @@
 // Learners by the name `pocketflow compress --learner` takes. Each learner issue adds its own.
 import { ChannelPrunedLearner } from "./channel-pruned.js";
+import { DisChnPrunedLearner } from "./dis-chn-pruned.js";
 import { FullPrecLearner } from "./full-prec.js";
 import type { Learner } from "./learner.js";
 import { WeightSparseLearner } from "./weight-sparse.js";
@@ -11,6 +12,7 @@ const LEARNERS = new Map<string, () => AnyLearner>([
   ["full-prec", () => new FullPrecLearner()],
   ["weight-sparse", () => new WeightSparseLearner()],
   ["channel", () => new ChannelPrunedLearner()],
+  ["dis-chn", () => new DisChnPrunedLearner()],
 ]);
 
 /** The names `--learner` takes. */
