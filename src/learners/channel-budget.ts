@@ -88,16 +88,16 @@ export function channelsForBudget(graph: Graph, layers: readonly PrunableLayer[]
 
 /**
  * The kept channel count per layer a pruning learner's options ask for: `ratios` (a keep fraction
- * per named layer, the others left whole) or else the FLOPs budget `preserveRatio`. Errors name
- * the learner, the layer and the rule.
+ * per named layer, the others left whole) or else the FLOPs budget `preserveRatio`, counts in
+ * multiples of `multiple`. Errors name the learner, the layer and the rule.
  */
-export function keptChannelsOf(learner: string, graph: Graph, layers: readonly PrunableLayer[], preserveRatio: number, ratios?: Record<string, number>): Map<string, number> {
-  if (ratios === undefined) return channelsForBudget(graph, layers, preserveRatio);
+export function keptChannelsOf(learner: string, graph: Graph, layers: readonly PrunableLayer[], preserveRatio: number, ratios: Record<string, number> | undefined, multiple = 1): Map<string, number> {
+  if (ratios === undefined) return channelsForBudget(graph, layers, preserveRatio, multiple);
   const byId = new Map(layers.map((layer) => [layer.id, layer]));
   return new Map(Object.entries(ratios).map(([id, ratio]) => {
     const layer = byId.get(id);
     if (layer === undefined) throw new RangeError(`learner '${learner}': ratios names '${id}', which is not a prunable layer (prunable: ${[...byId.keys()].join(", ")})`);
     if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`learner '${learner}': the ratio of '${id}' must be in (0, 1], but got ${ratio}`);
-    return [id, keptChannels(layer.channels, ratio)];
+    return [id, keptChannels(layer.channels, ratio, multiple)];
   }));
 }

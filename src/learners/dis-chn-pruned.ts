@@ -41,6 +41,8 @@ export interface DisChnPrunedOptions extends Omit<FullPrecOptions, "distillation
   preserveRatio?: number;
   /** Channel keep fractions per prunable conv (the search's); overrides preserveRatio. */
   ratios?: Record<string, number>;
+  /** Kept channel counts are multiples of this (default 8: SIMD- and GEMM-tile-aligned, see channel-budget.ts). */
+  channelMultiple?: number;
   /** Stages the prunable convs are split into, each but the last with an auxiliary classifier (default 3, at most one per layer). */
   stages?: number;
   /** Adam steps of each stage's fine-tune on auxiliary + network loss (PocketFlow: 10,000), default 100; 0 skips it. */
@@ -68,6 +70,7 @@ export interface DisChnPrunedOptions extends Omit<FullPrecOptions, "distillation
 
 const OPTIONS: readonly LearnerOptionSpec[] = [
   { name: "preserveRatio", kind: "number", min: 0, max: 1, default: 0.5, help: "fraction of the MACs to keep" },
+  { name: "channelMultiple", kind: "integer", min: 1, default: 8, help: "kept channel counts are multiples of this (fast kernels)" },
   { name: "stages", kind: "integer", min: 1, default: 3, help: "stages of prunable convs, each but the last with an auxiliary classifier" },
   { name: "stageSteps", kind: "integer", min: 0, default: 100, help: "Adam steps of each stage's fine-tune (auxiliary + network loss)" },
   { name: "layerSteps", kind: "integer", min: 0, default: 10, help: "Adam steps refining a layer after each round of added channels" },
@@ -103,7 +106,7 @@ interface LayerReport {
   relativeError?: number;
 }
 
-type Resolved = DisChnPrunedOptions & Required<Pick<DisChnPrunedOptions, "stages" | "stageSteps" | "layerSteps" | "selectionRounds" | "learningRate" | "batchSize" | "seed">>;
+type Resolved = DisChnPrunedOptions & Required<Pick<DisChnPrunedOptions, "stages" | "stageSteps" | "layerSteps" | "selectionRounds" | "learningRate" | "batchSize" | "seed" | "channelMultiple">>;
 
 /** `count` stages of consecutive layers (as even as can be); each but the last gets a head at its last layer's block end. */
 function splitStages(graph: Graph, layers: readonly PrunableLayer[], count: number, classes: number, seed: number): Stage[] {
@@ -184,7 +187,7 @@ export class DisChnPrunedLearner implements Learner<DisChnPrunedOptions> {
     if (clash !== undefined) throw new LearnerRefusedError(this.name, `node '${clash.id}' takes a name of the auxiliary heads (dis_chn_head*); rename it`);
     const samples = sampleCount(data.train);
     if (samples < options.batchSize) throw new RangeError(`learner '${this.name}': batchSize must be at most the ${samples} training samples, but got ${options.batchSize}; use a smaller batchSize`);
-    const kept = keptChannelsOf(this.name, model.graph, layers, options.preserveRatio ?? 0.5, options.ratios);
+    const kept = keptChannelsOf(this.name, model.graph, layers, options.preserveRatio ?? 0.5, options.ratios, options.channelMultiple);
     return { kept, stages: splitStages(model.graph, layers, options.stages, data.train.numClasses, options.seed) };
   }
 
@@ -245,7 +248,7 @@ export class DisChnPrunedLearner implements Learner<DisChnPrunedOptions> {
 
   /** Step 3: FullPrecLearner on the pruned model, the original as the teacher. */
   private async fineTune(original: Graph, pruned: CompressedModel, data: LearnerData, options: Resolved): Promise<CompressedModel> {
-    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, stages: _s, stageSteps: _t, layerSteps: _l, selectionRounds: _n, learningRate: _a, selection: _c, reconstruct: _f, samples: _m, positionsPerImage: _k, progress: _g, ...training } = options;
+    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, channelMultiple: _x, stages: _s, stageSteps: _t, layerSteps: _l, selectionRounds: _n, learningRate: _a, selection: _c, reconstruct: _f, samples: _m, positionsPerImage: _k, progress: _g, ...training } = options;
     if (finetune === "none") return pruned;
     return new FullPrecLearner().compress(pruned, data, {
       ...training, epochs: training.epochs ?? 1, mode: finetune, distillation: distill ? {} : undefined, teacherGraph: original,
@@ -253,7 +256,7 @@ export class DisChnPrunedLearner implements Learner<DisChnPrunedOptions> {
   }
 
   private recordedOptions(options: Resolved, stages: number): Record<string, unknown> {
-    const { preserveRatio, ratios, stageSteps, layerSteps, selectionRounds, learningRate, selection, reconstruct, samples, positionsPerImage, finetune, distill, batchSize, seed } = options;
-    return { preserveRatio, ratios, stages, stageSteps, layerSteps, selectionRounds, learningRate, selection, reconstruct, samples, positionsPerImage, finetune, distill, batchSize, seed };
+    const { preserveRatio, ratios, channelMultiple, stageSteps, layerSteps, selectionRounds, learningRate, selection, reconstruct, samples, positionsPerImage, finetune, distill, batchSize, seed } = options;
+    return { preserveRatio, ratios, channelMultiple, stages, stageSteps, layerSteps, selectionRounds, learningRate, selection, reconstruct, samples, positionsPerImage, finetune, distill, batchSize, seed };
   }
 }

@@ -52,11 +52,12 @@ describe("DisChnPrunedLearner on ResNet-20 16x16x1 (trained 2 epochs on the synt
     expect(weightOf(pruned.graph, "stage1_block1_2_conv", "kernel").shape).toEqual([3, 3, 8, 16]);
     expect(weightOf(pruned.graph, "stage1_block1_1_conv", "kernel").shape).toEqual([3, 3, 16, 8]);
     const entry = pruned.history.at(-1) as Record<string, any>;
-    expect(entry).toMatchObject({ step: "prune", learner: "dis-chn", options: { stages: 3, preserveRatio: 0.5 } });
+    expect(entry).toMatchObject({ step: "prune", learner: "dis-chn", options: { stages: 3, preserveRatio: 0.5, channelMultiple: 8 } });
     expect(entry.stages.map((stage: { head?: string }) => stage.head)).toEqual(["stage1_block3_out", "stage2_block3_out", undefined]);
     expect(entry.layers).toHaveLength(9);
     for (const layer of entry.layers as Array<{ layer: string; kept: number; keptChannels: number[] }>) {
       expect(layer.keptChannels).toHaveLength(layer.kept);
+      expect(layer.kept % 8).toBe(0); // channelMultiple's default
       expect(weightOf(pruned.graph, layer.layer, "kernel").shape[2]).toBe(layer.kept);
     }
     const accuracyBefore = evaluateGraph(trained.graph, data.test, { normalization }).accuracy;
@@ -65,11 +66,12 @@ describe("DisChnPrunedLearner on ResNet-20 16x16x1 (trained 2 epochs on the synt
     expect(accuracyAfter).toBeGreaterThan(accuracyBefore - 0.1);
   }, 120_000);
 
-  it("before any fine-tune, the gradient criterion keeps more accuracy than a random choice of as many channels", async () => {
-    const accuracyOf = async (selection: string) => evaluateGraph((await prune({ preserveRatio: 0.5, selection })).graph, data.test, { normalization }).accuracy;
-    const [gradient, random] = [await accuracyOf("gradient"), await accuracyOf("random")];
-    expect(gradient).toBeGreaterThan(random + 0.15);
-  }, 60_000);
+  it("before any fine-tune, the gradient criterion keeps more accuracy than a random choice of as many channels (mean of 2 seeds)", async () => {
+    const accuracyOf = async (selection: string, seed: number) => evaluateGraph((await prune({ preserveRatio: 0.5, selectionRounds: 4, selection, seed })).graph, data.test, { normalization }).accuracy;
+    const meanOf = async (selection: string) => ((await accuracyOf(selection, 0)) + (await accuracyOf(selection, 1))) / 2;
+    const [gradient, random] = [await meanOf("gradient"), await meanOf("random")];
+    expect(gradient).toBeGreaterThan(random + 0.1);
+  }, 90_000);
 
   it("leaves no auxiliary head in the graph or the saved model directory; the optional re-fit reports its error", async () => {
     const pruned = await prune({ ratios: { stage1_block1_2_conv: 0.5, stage2_block1_2_conv: 0.5 }, stageSteps: 3, reconstruct: true });
@@ -158,7 +160,7 @@ describe("DisChnPrunedLearner's selection on a layer where 2 of 8 input channels
   const test = twoBitDataset(256, 2);
   const model = uncompressed(twoBitGraph());
   const keepTwo = (selection: string, seed: number) => new DisChnPrunedLearner().compress(model, { train, validation: test }, {
-    ratios: { conv2: 0.25 }, selection: selection as "gradient", seed, batchSize: 32, stageSteps: 0, layerSteps: 2, finetune: "none",
+    ratios: { conv2: 0.25 }, channelMultiple: 1, selection: selection as "gradient", seed, batchSize: 32, stageSteps: 0, layerSteps: 2, finetune: "none",
   });
 
   it("the gradient criterion keeps channels 0 and 1 and the accuracy; random choices keep less", async () => {
