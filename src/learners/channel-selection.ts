@@ -31,14 +31,32 @@ export interface ChannelChoice {
   note?: string;
 }
 
-/** Z: [rows·outChannels, inChannels], column c holding X_c · W_c flattened over rows and outputs. */
+/** 1 / ‖W_c‖_F per input channel c of the kernel [taps·inChannels, outChannels] (1 for an all-zero slice). */
+function inverseChannelNorms(s: ConvSamples, kernel: Float32Array): Float64Array {
+  const squares = new Float64Array(s.inChannels);
+  for (let t = 0; t < s.taps; t++) {
+    for (let c = 0; c < s.inChannels; c++) {
+      const row = (t * s.inChannels + c) * s.outChannels;
+      for (let o = 0; o < s.outChannels; o++) squares[c] += kernel[row + o] ** 2;
+    }
+  }
+  return squares.map((square) => (square > 0 ? 1 / Math.sqrt(square) : 1));
+}
+
+/**
+ * Z: [rows·outChannels, inChannels], column c holding X_c · W_c / ‖W_c‖_F flattened over rows
+ * and outputs. He et al. constrain ‖W_c‖_F = 1 so that β alone carries a channel's scale:
+ * without it, the L1 penalty would favour channels with large weights for free, and LASSO
+ * would lean towards the sum |W| choice it is meant to beat.
+ */
 function channelContributions(s: ConvSamples, kernel: Float32Array): Float32Array {
   const { rows, taps, inChannels: cin, outChannels: cout } = s;
+  const scale = inverseChannelNorms(s, kernel);
   const z = new Float32Array(rows * cout * cin);
   for (let n = 0; n < rows; n++) {
     for (let t = 0; t < taps; t++) {
       for (let c = 0; c < cin; c++) {
-        const x = s.patches[(n * taps + t) * cin + c];
+        const x = s.patches[(n * taps + t) * cin + c] * scale[c];
         if (x === 0) continue;
         const w = (t * cin + c) * cout;
         const zRow = n * cout;

@@ -7,7 +7,7 @@ import { listMasks, type CompressedModel } from "../graph/compressed-model.js";
 import { sparseStoredBytes } from "../graph/sparse-storage.js";
 import type { Dataset } from "../data/dataset.js";
 import { measureLatency } from "../deploy/latency.js";
-import { tfjsRuntime, type LatencyRuntime } from "../deploy/latency-runtimes.js";
+import { tfjsRuntime, type LatencyRuntime, type RuntimeName } from "../deploy/latency-runtimes.js";
 import type { Graph } from "../graph/ir.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
 import type { StepProgress, TrainHooks } from "../train/trainer.js";
@@ -78,13 +78,13 @@ export function measureModel(model: CompressedModel, data: { validation?: Datase
 }
 
 /**
- * Median ms per batch of each graph on our backend, the graphs timed alternately in one process
+ * Median ms per batch of each graph on a runtime (default our backend), the graphs timed alternately in one process
  * (see measureLatency), so that a before/after ratio is not a warm-up or a busy moment. Their
  * outputs differ by design (a compressed model), so they are not cross-checked.
  */
-export async function latenciesMs(graphs: readonly Graph[], options: { batch?: number; seconds?: number } = {}): Promise<number[]> {
-  const pocketflow = tfjsRuntime("pocketflow");
-  const runtimes: LatencyRuntime[] = graphs.map((graph, i) => ({ name: `model ${i}`, load: (_ignored, input) => pocketflow.load(graph, input) }));
+export async function latenciesMs(graphs: readonly Graph[], options: { batch?: number; seconds?: number; runtime?: RuntimeName } = {}): Promise<number[]> {
+  const runtime = tfjsRuntime(options.runtime ?? "pocketflow");
+  const runtimes: LatencyRuntime[] = graphs.map((graph, i) => ({ name: `model ${i}`, load: (_ignored, input) => runtime.load(graph, input) }));
   const summary = await measureLatency(graphs[0], { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
   return summary.runtimes.map((runtime) => runtime.medianMs);
 }
