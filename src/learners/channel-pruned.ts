@@ -12,7 +12,7 @@ import { applyMasks, withHistory, type CompressedModel } from "../graph/compress
 import { couplingGroups } from "../graph/coupling.js";
 import type { Conv2DNode, Graph } from "../graph/ir.js";
 import { shrinkCompressedModel } from "../graph/shrink.js";
-import { channelsForBudget, keptChannels, prunableLayers, type PrunableLayer } from "./channel-budget.js";
+import { keptChannelsOf, prunableLayers, type PrunableLayer } from "./channel-budget.js";
 import { convSamples } from "./channel-samples.js";
 import { reconstructKernel, relativeReconstructionError, selectChannels, type ChannelSelectionMethod } from "./channel-selection.js";
 import { FullPrecLearner, type FullPrecOptions } from "./full-prec.js";
@@ -105,14 +105,8 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
     const quantized = Object.keys(model.quantization);
     if (quantized.length > 0) throw new LearnerRefusedError(this.name, `it is quantized ('${quantized[0]}', ...); prune before quantizing`);
     if (layers.length === 0) throw new LearnerRefusedError(this.name, `graph '${model.graph.name}' has no conv whose input channels can be pruned (a group produced by convs and read by that conv alone)`);
-    if (options.ratios === undefined) return channelsForBudget(model.graph, layers, options.preserveRatio ?? 0.5, options.channelMultiple ?? 8);
-    const byId = new Map(layers.map((layer) => [layer.id, layer]));
-    return new Map(Object.entries(options.ratios).map(([id, ratio]) => {
-      const layer = byId.get(id);
-      if (layer === undefined) throw new RangeError(`learner 'channel': ratios names '${id}', which is not a prunable layer (prunable: ${[...byId.keys()].join(", ")})`);
-      if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`learner 'channel': the ratio of '${id}' must be in (0, 1], but got ${ratio}`);
-      return [id, keptChannels(layer.channels, ratio, options.channelMultiple ?? 8)];
-    }));
+    return keptChannelsOf(this.name, model.graph, layers, options.preserveRatio ?? 0.5, options.ratios, options.channelMultiple ?? 8);
+  }));
   }
 
   /** Steps 1-4 for one conv. */
