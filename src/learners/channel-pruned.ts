@@ -106,7 +106,6 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
     if (quantized.length > 0) throw new LearnerRefusedError(this.name, `it is quantized ('${quantized[0]}', ...); prune before quantizing`);
     if (layers.length === 0) throw new LearnerRefusedError(this.name, `graph '${model.graph.name}' has no conv whose input channels can be pruned (a group produced by convs and read by that conv alone)`);
     return keptChannelsOf(this.name, model.graph, layers, options.preserveRatio ?? 0.5, options.ratios, options.channelMultiple ?? 8);
-  }));
   }
 
   /** Steps 1-4 for one conv. */
