@@ -35,10 +35,10 @@ export function prunableLayers(graph: Graph): PrunableLayer[] {
  * Channels kept at a fraction, rounded to a multiple of `multiple` (at least one multiple, at most
  * all channels): the SIMD kernels work on 4 lanes and 4×8 GEMM tiles, and a conv with 15 or 31
  * channels ran slower here than one with 32 (ResNet-20, batch 32), so unaligned counts would
- * spend the FLOPs saved. A layer with fewer channels than `multiple` keeps its own count.
+ * spend the FLOPs saved. A layer of at most `multiple` channels is cut channel by channel.
  */
 export function keptChannels(channels: number, fraction: number, multiple = 1): number {
-  if (channels <= multiple) return channels;
+  if (channels <= multiple) return keptChannels(channels, fraction, 1);
   const rounded = Math.round((channels * fraction) / multiple) * multiple;
   return Math.max(multiple, Math.min(channels, rounded));
 }
