@@ -16,6 +16,7 @@ import { keptChannelsOf, prunableLayers, type PrunableLayer } from "./channel-bu
 import { convSamples } from "./channel-samples.js";
 import { reconstructKernel, relativeReconstructionError, selectChannels, type ChannelSelectionMethod } from "./channel-selection.js";
 import { FullPrecLearner, type FullPrecOptions } from "./full-prec.js";
+import { BUDGET_OPTIONS, FINETUNE_OPTIONS, SAMPLING_OPTIONS } from "./pruning-options.js";
 import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec } from "./learner.js";
 
 export interface ChannelPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot"> {
@@ -41,16 +42,11 @@ export interface ChannelPrunedOptions extends Omit<FullPrecOptions, "distillatio
 }
 
 const OPTIONS: readonly LearnerOptionSpec[] = [
-  { name: "preserveRatio", kind: "number", min: 0, max: 1, default: 0.5, help: "fraction of the MACs to keep" },
+  ...BUDGET_OPTIONS,
   { name: "selection", kind: "choice", choices: ["lasso", "sum-abs", "random"], default: "lasso", help: "how input channels are chosen" },
   { name: "reconstruct", kind: "flag", default: true, help: "least-squares reconstruction of the kept weights" },
-  { name: "channelMultiple", kind: "integer", min: 1, default: 8, help: "kept channel counts are multiples of this (fast kernels)" },
-  { name: "samples", kind: "integer", min: 1, default: 400, help: "images sampled per layer" },
-  { name: "positionsPerImage", kind: "integer", min: 1, default: 10, help: "output positions sampled per image" },
-  { name: "finetune", kind: "choice", choices: ["none", "fast", "full"], default: "fast", help: "fine-tune after pruning" },
-  { name: "distill", kind: "flag", default: true, help: "distil from the original model while fine-tuning" },
-  { name: "fastSteps", kind: "integer", min: 1, default: 100, help: "steps of a fast fine-tune" },
-  { name: "epochs", kind: "integer", min: 1, help: "epochs of a full fine-tune" },
+  ...SAMPLING_OPTIONS,
+  ...FINETUNE_OPTIONS,
   { name: "batchSize", kind: "integer", min: 1, help: "images per step" },
   { name: "seed", kind: "integer", min: 0, default: 0, help: "seed of the samples, positions and shuffles" },
 ];

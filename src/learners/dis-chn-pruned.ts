@@ -31,6 +31,7 @@ import { AuxiliaryHead, blockEnd } from "./dis-chn-heads.js";
 import { selectDiscriminativeChannels, type DiscriminativeSelection } from "./dis-chn-selection.js";
 import { FullPrecLearner, type FullPrecOptions } from "./full-prec.js";
 import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec } from "./learner.js";
+import { BUDGET_OPTIONS, FINETUNE_OPTIONS, SAMPLING_OPTIONS } from "./pruning-options.js";
 
 export interface DisChnPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot" | "epochs" | "batchSize"> {
   /** Epochs of a full final fine-tune (default 1). */
@@ -69,8 +70,7 @@ export interface DisChnPrunedOptions extends Omit<FullPrecOptions, "distillation
 }
 
 const OPTIONS: readonly LearnerOptionSpec[] = [
-  { name: "preserveRatio", kind: "number", min: 0, max: 1, default: 0.5, help: "fraction of the MACs to keep" },
-  { name: "channelMultiple", kind: "integer", min: 1, default: 8, help: "kept channel counts are multiples of this (fast kernels)" },
+  ...BUDGET_OPTIONS,
   { name: "stages", kind: "integer", min: 1, default: 3, help: "stages of prunable convs, each but the last with an auxiliary classifier" },
   { name: "stageSteps", kind: "integer", min: 0, default: 100, help: "Adam steps of each stage's fine-tune (auxiliary + network loss)" },
   { name: "layerSteps", kind: "integer", min: 0, default: 10, help: "Adam steps refining a layer after each round of added channels" },
@@ -78,12 +78,8 @@ const OPTIONS: readonly LearnerOptionSpec[] = [
   { name: "learningRate", kind: "number", min: 0, default: 1e-3, help: "Adam learning rate of the stage and layer steps" },
   { name: "selection", kind: "choice", choices: ["gradient", "random"], default: "gradient", help: "how input channels are chosen" },
   { name: "reconstruct", kind: "flag", default: false, help: "least-squares re-fit of the kept weights on the original's outputs" },
-  { name: "samples", kind: "integer", min: 1, default: 400, help: "images sampled per layer for the re-fit" },
-  { name: "positionsPerImage", kind: "integer", min: 1, default: 10, help: "output positions sampled per image" },
-  { name: "finetune", kind: "choice", choices: ["none", "fast", "full"], default: "fast", help: "fine-tune after pruning" },
-  { name: "distill", kind: "flag", default: true, help: "distil from the original model while fine-tuning" },
-  { name: "fastSteps", kind: "integer", min: 1, default: 100, help: "steps of a fast fine-tune" },
-  { name: "epochs", kind: "integer", min: 1, help: "epochs of a full fine-tune" },
+  ...SAMPLING_OPTIONS,
+  ...FINETUNE_OPTIONS,
   { name: "batchSize", kind: "integer", min: 1, default: 64, help: "images per step" },
   { name: "seed", kind: "integer", min: 0, default: 0, help: "seed of the heads, batches, samples and shuffles" },
 ];
