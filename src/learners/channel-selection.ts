@@ -119,11 +119,26 @@ function keptPatches(s: ConvSamples, kept: readonly number[]): Float32Array {
   return out;
 }
 
-/** Least-squares weights of the kept channels, [taps·kept, outChannels] (HWIO order once reshaped). */
+/**
+ * Rows per unknown below which the least-squares fit gets a ridge: with about as many sampled
+ * rows as weights (a MobileNet 1×1 conv reading 960 channels, 800 rows) the plain solution fits
+ * the samples and not the layer.
+ */
+const ROWS_PER_FEATURE_WITHOUT_RIDGE = 4;
+/** The ridge then, relative to the mean diagonal of XᵀX. */
+const RELATIVE_RIDGE = 1e-2;
+
+/**
+ * Least-squares weights of the kept channels, [taps·kept, outChannels] (HWIO order once
+ * reshaped); ridge-regularized when the samples are few for the unknowns.
+ */
 export function reconstructKernel(s: ConvSamples, kept: readonly number[]): Float32Array {
   const features = s.taps * kept.length;
   const system = gram(keptPatches(s, kept), s.rows, features, s.targets, s.outChannels);
-  return leastSquares(system).weights;
+  if (s.rows >= ROWS_PER_FEATURE_WITHOUT_RIDGE * features) return leastSquares(system).weights;
+  let trace = 0;
+  for (let f = 0; f < features; f++) trace += system.gram[f * features + f];
+  return leastSquares(system, { ridge: (RELATIVE_RIDGE * trace) / features }).weights;
 }
 
 /** ‖Y − X_kept · W‖² / ‖Y‖²: how much of the targets a kernel on the kept channels misses. */

@@ -2,6 +2,7 @@
 // the outputs really depend on, where the weight-magnitude and random baselines do not, and
 // least squares then reproduces the outputs from the kept channels.
 import { describe, expect, it } from "vitest";
+import { gram, leastSquares } from "../../src/kernels/lasso.js";
 import { reconstructKernel, relativeReconstructionError, selectChannels, type ConvSamples } from "../../src/learners/channel-selection.js";
 import { seededRandom } from "../../src/util/random.js";
 
@@ -53,5 +54,30 @@ describe("channel selection x=[300 rows, 3x3 taps, 12 -> 6 channels]", () => {
   it("refuses a keep outside 1..inChannels", () => {
     expect(() => selectChannels("lasso", s, kernel, 0)).toThrow("keep must be an integer in 1..12, but got 0");
     expect(() => selectChannels("sum-abs", s, kernel, 13)).toThrow("keep must be an integer in 1..12, but got 13");
+  });
+});
+
+describe("reconstruction with few samples per weight (a 1x1 conv reading 64 channels, 80 rows)", () => {
+  it("is ridge-regularized, and so reproduces held-out rows better than the plain least-squares fit of the samples", () => {
+    const [features, outputs, trainRows, heldOutRows] = [64, 4, 80, 2000];
+    const truth = Float32Array.from({ length: features * outputs }, normal);
+    const make = (n: number): ConvSamples => {
+      const patches = Float32Array.from({ length: n * features }, normal);
+      const targets = new Float32Array(n * outputs);
+      for (let r = 0; r < n; r++) {
+        for (let o = 0; o < outputs; o++) {
+          let y = 3 * normal(); // what the kept channels cannot explain
+          for (let f = 0; f < features; f++) y += patches[r * features + f] * truth[f * outputs + o];
+          targets[r * outputs + o] = y;
+        }
+      }
+      return { patches, targets, rows: n, taps: 1, inChannels: features, outChannels: outputs };
+    };
+    const train = make(trainRows);
+    const heldOut = make(heldOutRows);
+    const all = Array.from({ length: features }, (_, c) => c);
+    const plain = leastSquares(gram(train.patches, trainRows, features, train.targets, outputs)).weights;
+    const ridged = reconstructKernel(train, all);
+    expect(relativeReconstructionError(heldOut, all, ridged)).toBeLessThan(relativeReconstructionError(heldOut, all, plain) * 0.9);
   });
 });
