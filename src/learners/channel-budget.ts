@@ -6,8 +6,10 @@
 // several consumers' reconstructions.) A FLOPs budget ("keep 50% of the MACs") becomes one
 // uniform channel fraction, found by bisection on the exact MAC count of the thinned model.
 import { graphCost } from "../graph/cost.js";
+import type { CompressedModel } from "../graph/compressed-model.js";
 import { couplingGroups, isPrunable, type CouplingGroup } from "../graph/coupling.js";
-import type { Graph } from "../graph/ir.js";
+import type { Conv2DNode, Graph, Weight } from "../graph/ir.js";
+import { shrinkCompressedModel } from "../graph/shrink.js";
 
 export interface PrunableLayer {
   /** The conv2d whose input channels are selected. */
@@ -100,4 +102,16 @@ export function keptChannelsOf(learner: string, graph: Graph, layers: readonly P
     if (!(ratio > 0 && ratio <= 1)) throw new RangeError(`learner '${learner}': the ratio of '${id}' must be in (0, 1], but got ${ratio}`);
     return [id, keptChannels(layer.channels, ratio, multiple)];
   }));
+}
+
+/**
+ * The model with only the `kept` input channels of prunable layer `id` (and the channels of its
+ * producers, batch norms and activations that carry them), removed for real; and the layer's
+ * thinned kernel, for a learner to overwrite with reconstructed weights.
+ */
+export function thinLayerInputs(learner: string, model: CompressedModel, id: string, kept: number[]): { model: CompressedModel; kernel: Weight } {
+  const group = couplingGroups(model.graph).find((candidate) => candidate.consumers.length === 1 && candidate.consumers[0].id === id);
+  if (group === undefined) throw new Error(`${learner}: the input group of '${id}' is gone`);
+  const shrunk = shrinkCompressedModel(model, [{ group, keep: kept }]);
+  return { model: shrunk, kernel: (shrunk.graph.nodes.find((node) => node.id === id) as Conv2DNode).weights.kernel };
 }

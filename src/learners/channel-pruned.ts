@@ -9,36 +9,19 @@
 //   4. reconstruct the conv's kernel on the kept channels by least squares, so it reproduces Y.
 // Then fine-tune the whole model, fast or full, by default distilling from the original.
 import { applyMasks, withHistory, type CompressedModel } from "../graph/compressed-model.js";
-import { couplingGroups } from "../graph/coupling.js";
 import type { Conv2DNode, Graph } from "../graph/ir.js";
-import { shrinkCompressedModel } from "../graph/shrink.js";
-import { keptChannelsOf, prunableLayers, type PrunableLayer } from "./channel-budget.js";
+import { keptChannelsOf, prunableLayers, thinLayerInputs, type PrunableLayer } from "./channel-budget.js";
 import { convSamples } from "./channel-samples.js";
 import { reconstructKernel, relativeReconstructionError, selectChannels, type ChannelSelectionMethod } from "./channel-selection.js";
-import { FullPrecLearner, type FullPrecOptions } from "./full-prec.js";
-import { BUDGET_OPTIONS, FINETUNE_OPTIONS, SAMPLING_OPTIONS } from "./pruning-options.js";
+import type { FullPrecOptions } from "./full-prec.js";
+import { BUDGET_OPTIONS, FINETUNE_OPTIONS, SAMPLING_OPTIONS, fineTunePruned, type ChannelPruningOptions } from "./pruning-options.js";
 import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec } from "./learner.js";
 
-export interface ChannelPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot"> {
-  /** Fraction of the model's MACs to keep (PocketFlow's cp_prune_ratio... as preserve ratio), default 0.5. */
-  preserveRatio?: number;
-  /** Channel keep fractions per prunable conv (the search's); overrides preserveRatio. */
-  ratios?: Record<string, number>;
+export interface ChannelPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot">, ChannelPruningOptions {
   /** How channels are chosen (default 'lasso'). */
   selection?: ChannelSelectionMethod;
   /** Least-squares reconstruction of the kept channels' weights (default true). */
   reconstruct?: boolean;
-  /** Kept channel counts are multiples of this (default 8: SIMD- and GEMM-tile-aligned, see channel-budget.ts). */
-  channelMultiple?: number;
-  /** Images sampled per layer (default 400) and output positions per image (default 10). */
-  samples?: number;
-  positionsPerImage?: number;
-  /** 'none' skips the fine-tune (the search's reward right after reconstruction, as AMC). */
-  finetune?: "none" | "fast" | "full";
-  /** Distil from the original model while fine-tuning (default true). */
-  distill?: boolean;
-  /** Told of each layer as it is pruned. */
-  progress?(message: string): void;
 }
 
 const OPTIONS: readonly LearnerOptionSpec[] = [
@@ -85,7 +68,7 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
       const { channels, relativeError } = pruned.report;
       options.progress?.(`${layer.id}: kept ${keep} of ${channels} input channels, reconstruction error ${(100 * relativeError).toFixed(2)}% (${reports.length} layers, ${Math.round((performance.now() - started) / 1000)} s)`);
     }
-    const tuned = await this.fineTune(model.graph, current, data, options);
+    const tuned = await fineTunePruned(model.graph, current, data, options, OPTIONS);
     const record = lastRecord(tuned);
     const { preserveRatio, ratios, selection, reconstruct, samples, positionsPerImage, finetune, distill, seed } = options;
     return withHistory({ ...tuned, history: current.history }, "prune", {
@@ -113,22 +96,9 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
     const kernel = conv.weights.kernel.values;
     const choice = selectChannels(options.selection ?? "lasso", samples, kernel, keep, options.seed ?? 0);
     const weights = options.reconstruct === false ? undefined : reconstructKernel(samples, choice.kept);
-    const group = couplingGroups(current.graph).find((candidate) => candidate.consumers.length === 1 && candidate.consumers[0].id === id);
-    if (group === undefined) throw new Error(`channel pruning: the input group of '${id}' is gone`);
-    const shrunk = shrinkCompressedModel(current, [{ group, keep: choice.kept }]);
-    const newKernel = (shrunk.graph.nodes.find((node) => node.id === id) as Conv2DNode).weights.kernel;
+    const { model: shrunk, kernel: newKernel } = thinLayerInputs("channel pruning", current, id, choice.kept);
     if (weights !== undefined) newKernel.values = weights;
     const relativeError = relativeReconstructionError(samples, choice.kept, newKernel.values);
     return { model: applyMasks(shrunk), report: { layer: id, channels: samples.inChannels, kept: keep, relativeError, ...(choice.note ? { note: choice.note } : {}) } };
-  }
-
-  /** The fine-tune: FullPrecLearner on the pruned model, the original as the teacher. */
-  private async fineTune(original: Graph, pruned: CompressedModel, data: LearnerData, options: ChannelPrunedOptions): Promise<CompressedModel> {
-    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, selection: _s, reconstruct: _c, samples: _n, positionsPerImage: _k, progress: _m, channelMultiple: _a, ...training } = options;
-    if (finetune === "none") return pruned;
-    return new FullPrecLearner().compress(pruned, data, {
-      ...training, epochs: training.epochs ?? 1, batchSize: training.batchSize ?? 64, mode: finetune,
-      distillation: distill ? {} : undefined, teacherGraph: original,
-    } as FullPrecOptions);
   }
 }

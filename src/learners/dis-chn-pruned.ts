@@ -17,33 +17,25 @@ import * as tf from "@tensorflow/tfjs-core";
 import { batches, type Batch } from "../data/batches.js";
 import { sampleCount } from "../data/dataset.js";
 import { applyMasks, withHistory, type CompressedModel } from "../graph/compressed-model.js";
-import { couplingGroups } from "../graph/coupling.js";
-import type { Conv2DNode, Graph } from "../graph/ir.js";
-import { shrinkCompressedModel } from "../graph/shrink.js";
+import type { Graph } from "../graph/ir.js";
 import { copyWeightsToGraph } from "../tfjs/tfjs-from-graph.js";
 import { crossEntropy } from "../train/losses.js";
 import { train } from "../train/trainer.js";
 import { composeTraining, maskTrainingPart, type TrainingPart } from "../train/training-parts.js";
-import { keptChannelsOf, prunableLayers, type PrunableLayer } from "./channel-budget.js";
+import { keptChannelsOf, prunableLayers, thinLayerInputs, type PrunableLayer } from "./channel-budget.js";
 import { convSamples } from "./channel-samples.js";
 import { reconstructKernel, relativeReconstructionError } from "./channel-selection.js";
 import { AuxiliaryHead, blockEnd } from "./dis-chn-heads.js";
 import { selectDiscriminativeChannels, type DiscriminativeSelection } from "./dis-chn-selection.js";
-import { FullPrecLearner, type FullPrecOptions } from "./full-prec.js";
+import type { FullPrecOptions } from "./full-prec.js";
 import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec } from "./learner.js";
-import { BUDGET_OPTIONS, FINETUNE_OPTIONS, SAMPLING_OPTIONS } from "./pruning-options.js";
+import { BUDGET_OPTIONS, FINETUNE_OPTIONS, SAMPLING_OPTIONS, fineTunePruned, type ChannelPruningOptions } from "./pruning-options.js";
 
-export interface DisChnPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot" | "epochs" | "batchSize"> {
+export interface DisChnPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot" | "epochs" | "batchSize">, ChannelPruningOptions {
   /** Epochs of a full final fine-tune (default 1). */
   epochs?: number;
   /** Images per step, in every step (default 64). */
   batchSize?: number;
-  /** Fraction of the model's MACs to keep (PocketFlow's dcp_prune_ratio as a preserve ratio), default 0.5. */
-  preserveRatio?: number;
-  /** Channel keep fractions per prunable conv (the search's); overrides preserveRatio. */
-  ratios?: Record<string, number>;
-  /** Kept channel counts are multiples of this (default 8: SIMD- and GEMM-tile-aligned, see channel-budget.ts). */
-  channelMultiple?: number;
   /** Stages the prunable convs are split into, each but the last with an auxiliary classifier (default 3, at most one per layer). */
   stages?: number;
   /** Adam steps of each stage's fine-tune on auxiliary + network loss (PocketFlow: 10,000), default 100; 0 skips it. */
@@ -58,15 +50,6 @@ export interface DisChnPrunedOptions extends Omit<FullPrecOptions, "distillation
   selection?: DiscriminativeSelection;
   /** Least-squares re-fit of the kept weights after each layer is thinned (default false). */
   reconstruct?: boolean;
-  /** Images sampled per layer for the re-fit (default 400) and output positions per image (default 10). */
-  samples?: number;
-  positionsPerImage?: number;
-  /** 'none' skips the final fine-tune. */
-  finetune?: "none" | "fast" | "full";
-  /** Distil from the original model in the final fine-tune (default true). */
-  distill?: boolean;
-  /** Told of each stage and layer as it is done. */
-  progress?(message: string): void;
 }
 
 const OPTIONS: readonly LearnerOptionSpec[] = [
@@ -162,7 +145,7 @@ export class DisChnPrunedLearner implements Learner<DisChnPrunedOptions> {
         options.progress?.(`stage ${index + 1}/${stages.length}, ${layer.id}: kept ${keep} of ${layer.channels} input channels (${Math.round((performance.now() - started) / 1000)} s)`);
       }
     }
-    const final = await this.fineTune(model.graph, current, data, options);
+    const final = await fineTunePruned(model.graph, current, data, options, OPTIONS);
     const record = lastRecord(final);
     return withHistory({ ...final, history: current.history }, "prune", {
       learner: this.name, mode: options.finetune === "full" ? "full" : "fast", validationAccuracy: record?.validationAccuracy,
@@ -232,23 +215,11 @@ export class DisChnPrunedLearner implements Learner<DisChnPrunedOptions> {
     const samples = options.reconstruct !== true ? undefined : convSamples(original, refined.graph, layer.id, data.train, {
       samples: options.samples ?? 400, positionsPerImage: options.positionsPerImage ?? 10, seed: options.seed, normalization: data.normalization,
     });
-    const group = couplingGroups(refined.graph).find((candidate) => candidate.consumers.length === 1 && candidate.consumers[0].id === layer.id);
-    if (group === undefined) throw new Error(`${NAME}: the input group of '${layer.id}' is gone`);
-    const shrunk = shrinkCompressedModel(refined, [{ group, keep: selection.kept }]);
-    const kernel = (shrunk.graph.nodes.find((node) => node.id === layer.id) as Conv2DNode).weights.kernel;
+    const { model: shrunk, kernel } = thinLayerInputs(NAME, refined, layer.id, selection.kept);
     if (samples !== undefined) kernel.values = reconstructKernel(samples, selection.kept);
     const relativeError = samples === undefined ? undefined : relativeReconstructionError(samples, selection.kept, kernel.values);
     const report: LayerReport = { layer: layer.id, stage: stageIndex + 1, channels: layer.channels, kept: keep, keptChannels: selection.kept, ...(relativeError === undefined ? {} : { relativeError }) };
     return { model: applyMasks(shrunk), steps: selection.steps, report };
-  }
-
-  /** Step 3: FullPrecLearner on the pruned model, the original as the teacher. */
-  private async fineTune(original: Graph, pruned: CompressedModel, data: LearnerData, options: Resolved): Promise<CompressedModel> {
-    const { finetune = "fast", distill = true, preserveRatio: _p, ratios: _r, channelMultiple: _x, stages: _s, stageSteps: _t, layerSteps: _l, selectionRounds: _n, learningRate: _a, selection: _c, reconstruct: _f, samples: _m, positionsPerImage: _k, progress: _g, ...training } = options;
-    if (finetune === "none") return pruned;
-    return new FullPrecLearner().compress(pruned, data, {
-      ...training, epochs: training.epochs ?? 1, mode: finetune, distillation: distill ? {} : undefined, teacherGraph: original,
-    } as FullPrecOptions);
   }
 
   private recordedOptions(options: Resolved, stages: number): Record<string, unknown> {

@@ -1,15 +1,11 @@
 // `pocketflow compress --learner weight-sparse`: the learner's options as flags, the summary's
 // sparse-bytes row, and a written model whose sidecar masks hold the asked sparsity.
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerPocketflowBackend } from "../../src/backend/register.js";
-import { uncompressed } from "../../src/graph/compressed-model.js";
-import { loadCompressedModel, saveCompressedModel } from "../../src/io/compressed-model-dir.js";
-import { createNet } from "../../src/nets/zoo.js";
+import { loadCompressedModel } from "../../src/io/compressed-model-dir.js";
+import { syntheticLenetDirectory } from "./synthetic-model.js";
 
 const cli = "dist/src/cli/main.js";
 const run = (args: string[]) => spawnSync("node", [cli, "compress", ...args], { encoding: "utf8" });
@@ -18,11 +14,7 @@ const number = (text: string) => Number(text.replace(/,/g, ""));
 let root: string;
 let model: string;
 beforeAll(async () => {
-  await tf.setBackend(registerPocketflowBackend());
-  root = await mkdtemp(join(tmpdir(), "pocketflow-weight-sparse-"));
-  model = join(root, "lenet");
-  const graph = createNet("lenet", { inputShape: [16, 16, 1], classes: 4, seed: 3 });
-  await saveCompressedModel(model, uncompressed(graph, [{ step: "train", at: "2026-01-01T00:00:00Z", net: "lenet" }]), { preprocessing: { dataset: "synthetic" } });
+  ({ root, model } = await syntheticLenetDirectory("pocketflow-weight-sparse-"));
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });

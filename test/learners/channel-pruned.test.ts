@@ -1,28 +1,18 @@
 // ChannelPrunedLearner: a model of the same family with fewer channels for real, each thinned
 // conv reconstructed to reproduce the original's outputs; LASSO's choice reconstructs better
 // than the sum |W| and random baselines before any fine-tuning.
-import * as tf from "@tensorflow/tfjs-core";
 import { beforeAll, describe, expect, it } from "vitest";
-import { registerPocketflowBackend } from "../../src/backend/register.js";
-import { computeNormalization } from "../../src/data/batches.js";
-import { syntheticDataset } from "../../src/data/synthetic.js";
 import { graphCost } from "../../src/graph/cost.js";
-import { uncompressed, weightOf, withQuantization } from "../../src/graph/compressed-model.js";
+import { weightOf, withQuantization, type CompressedModel } from "../../src/graph/compressed-model.js";
 import { ChannelPrunedLearner } from "../../src/learners/channel-pruned.js";
-import { FullPrecLearner } from "../../src/learners/full-prec.js";
 import { LearnerRefusedError } from "../../src/learners/learner.js";
-import { createNet } from "../../src/nets/zoo.js";
 import { evaluateGraph } from "../../src/train/evaluate-graph.js";
+import { data, learnerData, normalization, trainedResNet } from "./trained-resnet.js";
 
-const data = syntheticDataset({ imageShape: [16, 16, 1], numClasses: 4, trainCount: 512, testCount: 256, seed: 4 });
-const normalization = computeNormalization(data.train);
-const learnerData = { train: data.train, validation: data.test, normalization };
-let trained: ReturnType<typeof uncompressed>;
+let trained: CompressedModel;
 
 beforeAll(async () => {
-  await tf.setBackend(registerPocketflowBackend());
-  const graph = createNet("resnet20", { inputShape: [16, 16, 1], classes: 4, seed: 1 });
-  trained = await new FullPrecLearner().compress(uncompressed(graph), learnerData, { epochs: 2, batchSize: 32, seed: 1, schedule: { schedule: { kind: "cosine", learningRate: 0.05 } } });
+  trained = await trainedResNet();
 }, 120_000);
 
 const prune = (options: Record<string, unknown>) => new ChannelPrunedLearner().compress(trained, learnerData, { epochs: 1, batchSize: 32, finetune: "none", samples: 64, positionsPerImage: 10, ...options });

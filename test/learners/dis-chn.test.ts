@@ -8,17 +8,13 @@ import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { registerPocketflowBackend } from "../../src/backend/register.js";
-import { computeNormalization } from "../../src/data/batches.js";
 import type { Dataset } from "../../src/data/dataset.js";
-import { syntheticDataset } from "../../src/data/synthetic.js";
 import { graphCost } from "../../src/graph/cost.js";
-import { uncompressed, weightOf, withQuantization } from "../../src/graph/compressed-model.js";
+import { uncompressed, weightOf, withQuantization, type CompressedModel } from "../../src/graph/compressed-model.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { loadCompressedModel, saveCompressedModel } from "../../src/io/compressed-model-dir.js";
 import { AuxiliaryHead, blockEnd } from "../../src/learners/dis-chn-heads.js";
 import { DisChnPrunedLearner } from "../../src/learners/dis-chn-pruned.js";
-import { FullPrecLearner } from "../../src/learners/full-prec.js";
 import { LearnerOptionError, LearnerRefusedError } from "../../src/learners/learner.js";
 import { learnerByName } from "../../src/learners/registry.js";
 import { createNet } from "../../src/nets/zoo.js";
@@ -28,16 +24,12 @@ import { crossEntropy } from "../../src/train/losses.js";
 import { train } from "../../src/train/trainer.js";
 import { composeTraining } from "../../src/train/training-parts.js";
 import { seededRandom } from "../../src/util/random.js";
+import { data, learnerData, normalization, trainedResNet } from "./trained-resnet.js";
 
-const data = syntheticDataset({ imageShape: [16, 16, 1], numClasses: 4, trainCount: 512, testCount: 256, seed: 4 });
-const normalization = computeNormalization(data.train);
-const learnerData = { train: data.train, validation: data.test, normalization };
-let trained: ReturnType<typeof uncompressed>;
+let trained: CompressedModel;
 
 beforeAll(async () => {
-  await tf.setBackend(registerPocketflowBackend());
-  const graph = createNet("resnet20", { inputShape: [16, 16, 1], classes: 4, seed: 1 });
-  trained = await new FullPrecLearner().compress(uncompressed(graph), learnerData, { epochs: 2, batchSize: 32, seed: 1, schedule: { schedule: { kind: "cosine", learningRate: 0.05 } } });
+  trained = await trainedResNet();
 }, 120_000);
 
 const tiny = { batchSize: 32, stageSteps: 2, layerSteps: 1, selectionRounds: 2, samples: 32 };
