@@ -2,7 +2,7 @@
 // pool's geometry is a ConvGeometry (kernel = window, dilation 1, inChannels = the channels
 // pooled). Splits over the pool: the forward kernels and the average gradient (a gather) by
 // rows, the max gradient (a scatter into overlapping windows) by image.
-import { checkInteger, checkSize, fail } from "../util/check.js";
+import { checkSize, fail } from "../util/check.js";
 import { inputSize, type ConvGeometry } from "./conv-geometry.js";
 import { kernels } from "./core.js";
 import { splitCount } from "../util/ranges.js";
@@ -12,7 +12,6 @@ import { runInline, type KernelCall, type OperationBuilder } from "./operation.j
 // Rough single-thread costs that decide when splitting pays.
 const NS_PER_TAP = 0.15;
 const NS_PER_ELEMENT = 0.5;
-const MAX_I32 = 2 ** 31 - 1;
 
 function checkPoolGeometry(where: string, g: ConvGeometry): void {
   checkGeometry(where, g);

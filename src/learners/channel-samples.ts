@@ -8,6 +8,7 @@
 import type { Dataset } from "../data/dataset.js";
 import type { Normalization } from "../data/batches.js";
 import type { BatchNormNode, Conv2DNode, Graph, GraphNode } from "../graph/ir.js";
+import { soleReader } from "../graph/readers.js";
 import { collectActivations } from "../tfjs/activation-taps.js";
 import type { ConvSamples } from "./channel-selection.js";
 
@@ -21,11 +22,6 @@ export interface SampleOptions {
 }
 
 const nodeById = (graph: Graph, id: string): GraphNode => graph.nodes.find((node) => node.id === id) as GraphNode;
-
-function soleReader(graph: Graph, id: string): GraphNode | undefined {
-  const readers = graph.nodes.filter((node) => node.op !== "input" && node.inputs.includes(id));
-  return readers.length === 1 && !graph.outputs.includes(id) ? readers[0] : undefined;
-}
 
 /** The add the conv's output reaches through at most a batch norm, which of its inputs that is, and the batch norm's per-channel scale. */
 function residualPath(graph: Graph, convId: string): { addId: string; branch: number; scale: Float64Array | undefined } | undefined {

@@ -8,7 +8,8 @@
 // puts them into the new layers each time it is attached.
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import type { Graph, GraphNode } from "../graph/ir.js";
+import type { Graph } from "../graph/ir.js";
+import { readersOf, soleReader } from "../graph/readers.js";
 import { markAuxiliary } from "../tfjs/tfjs-from-graph.js";
 import { seededRandom } from "../util/random.js";
 
@@ -21,12 +22,12 @@ const BLOCK_TAIL_OPS = new Set(["batchNorm", "relu", "relu6", "add"]);
  * `..._out` relu, a plain net's relu after the conv).
  */
 export function blockEnd(graph: Graph, convId: string): string {
-  const readers = (id: string): GraphNode[] => graph.nodes.filter((node) => node.op !== "input" && node.inputs.includes(id));
+  const readers = readersOf(graph);
   let end = convId;
   for (;;) {
-    const next = readers(end);
-    if (next.length !== 1 || graph.outputs.includes(end) || !BLOCK_TAIL_OPS.has(next[0].op)) return end;
-    end = next[0].id;
+    const next = soleReader(graph, end, readers);
+    if (next === undefined || !BLOCK_TAIL_OPS.has(next.op)) return end;
+    end = next.id;
   }
 }
 

@@ -5,6 +5,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { weightsOf, type Graph, type GraphNode, type Weight } from "../graph/ir.js";
+import { readersOf } from "../graph/readers.js";
 import { inferShapes } from "../graph/shapes.js";
 import type { FusedActivation } from "../kernels/batchnorm.js";
 import { PocketflowBatchNormalization, pocketflowBatchNormalization } from "./batch-norm-layer.js";
@@ -82,12 +83,8 @@ function irNameOf(variable: tfl.LayerVariable): string {
  * activation itself (fused-activation.ts).
  */
 function soleReaders(graph: Graph, outputs: readonly string[]): Map<string, GraphNode> {
-  const readers = new Map<string, GraphNode[]>();
-  for (const node of graph.nodes) {
-    for (const id of node.op === "input" ? [] : node.inputs) readers.set(id, [...(readers.get(id) ?? []), node]);
-  }
   const sole = new Map<string, GraphNode>();
-  for (const [id, [reader, ...others]] of readers) if (others.length === 0 && !outputs.includes(id)) sole.set(id, reader);
+  for (const [id, [reader, ...others]] of readersOf(graph)) if (others.length === 0 && !outputs.includes(id)) sole.set(id, reader);
   return sole;
 }
 
