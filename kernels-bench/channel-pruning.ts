@@ -16,7 +16,7 @@ import { loadCompressedModel } from "../src/io/compressed-model-dir.js";
 import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 import { ChannelPrunedLearner } from "../src/learners/channel-pruned.js";
 import type { ChannelSelectionMethod } from "../src/learners/channel-selection.js";
-import { latenciesMs } from "../src/learners/compress.js";
+import { latenciesMs } from "../src/deploy/latency.js";
 import { FullPrecLearner } from "../src/learners/full-prec.js";
 import { selectBackend } from "../src/train/backend-select.js";
 import { evaluateGraph } from "../src/train/evaluate-graph.js";

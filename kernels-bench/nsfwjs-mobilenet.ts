@@ -21,7 +21,7 @@ import type { Dataset } from "../src/data/dataset.js";
 import { writeJsWrappedModelDirectory } from "../src/io/js-wrapped-model.js";
 import { loadModel } from "../src/io/model-dir.js";
 import { ChannelPrunedLearner } from "../src/learners/channel-pruned.js";
-import { latenciesMs } from "../src/learners/compress.js";
+import { latenciesMs } from "../src/deploy/latency.js";
 import { FullPrecLearner } from "../src/learners/full-prec.js";
 import { selectBackend } from "../src/train/backend-select.js";
 import { evaluateGraph } from "../src/train/evaluate-graph.js";

@@ -44,7 +44,7 @@ export { defaultRecipe, type TrainingRecipe } from "./train/recipes.js";
 // Learners: one interface; FullPrecLearner is plain training.
 export * from "./learners/learner.js";
 export { FullPrecLearner, type FullPrecOptions } from "./learners/full-prec.js";
-export { compress, measureModel, latenciesMs, type ChainStep, type CompressOptions, type CompressResult, type ModelMeasurement } from "./learners/compress.js";
+export { compress, measureModel, type ChainStep, type CompressOptions, type CompressResult, type ModelMeasurement } from "./learners/compress.js";
 export { learnerByName, learnerNames } from "./learners/registry.js";
 export { ChannelPrunedLearner, type ChannelPrunedOptions } from "./learners/channel-pruned.js";
 export { DisChnPrunedLearner, type DisChnPrunedOptions } from "./learners/dis-chn-pruned.js";
@@ -93,7 +93,7 @@ export { FileDirectoryHandler, readSidecar, writeSidecar } from "./io/file-handl
 export { registerFileIO } from "./io/register-file-io.js";
 
 // Deploy: measured latency and throughput on several runtimes, timed alternately.
-export { measureLatency, pocketflowLatencyMs, randomInput, type LatencyOptions, type LatencySummary, type RuntimeLatency } from "./deploy/latency.js";
+export { measureLatency, pocketflowLatencyMs, latenciesMs, randomInput, type LatencyOptions, type LatencySummary, type RuntimeLatency } from "./deploy/latency.js";
 export {
   RUNTIME_NAMES, isRuntimeName, tfjsRuntime,
   type RuntimeName, type LatencyRuntime, type LoadedRuntime, type LatencyInput, type TfjsRuntimeOptions,

@@ -217,3 +217,15 @@ function summarize(samples: Samples, names: string[], inputShape: number[], thre
   });
   return { batch, inputShape, threads, runtimes };
 }
+
+/**
+ * Median ms per batch of each graph on a runtime (default our backend), the graphs timed alternately in one process
+ * (see measureLatency), so that a before/after ratio is not a warm-up or a busy moment. Their
+ * outputs differ by design (a compressed model), so they are not cross-checked.
+ */
+export async function latenciesMs(graphs: readonly Graph[], options: { batch?: number; seconds?: number; runtime?: RuntimeName } = {}): Promise<number[]> {
+  const runtime = tfjsRuntime(options.runtime ?? "pocketflow");
+  const runtimes: LatencyRuntime[] = graphs.map((graph, i) => ({ name: `model ${i}`, load: (_ignored, input) => runtime.load(graph, input) }));
+  const summary = await measureLatency(graphs[0], { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
+  return summary.runtimes.map((runtime) => runtime.medianMs);
+}

@@ -6,9 +6,7 @@ import { graphCost } from "../graph/cost.js";
 import { listMasks, type CompressedModel } from "../graph/compressed-model.js";
 import { sparseStoredBytes } from "../graph/sparse-storage.js";
 import type { Dataset } from "../data/dataset.js";
-import { measureLatency } from "../deploy/latency.js";
-import { tfjsRuntime, type LatencyRuntime, type RuntimeName } from "../deploy/latency-runtimes.js";
-import type { Graph } from "../graph/ir.js";
+import { latenciesMs } from "../deploy/latency.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
 import type { StepProgress, TrainHooks } from "../train/trainer.js";
 import { lastRecord, resolveOptions, type Learner, type LearnerData, type LearnerMode } from "./learner.js";
@@ -77,17 +75,6 @@ export function measureModel(model: CompressedModel, data: { validation?: Datase
   };
 }
 
-/**
- * Median ms per batch of each graph on a runtime (default our backend), the graphs timed alternately in one process
- * (see measureLatency), so that a before/after ratio is not a warm-up or a busy moment. Their
- * outputs differ by design (a compressed model), so they are not cross-checked.
- */
-export async function latenciesMs(graphs: readonly Graph[], options: { batch?: number; seconds?: number; runtime?: RuntimeName } = {}): Promise<number[]> {
-  const runtime = tfjsRuntime(options.runtime ?? "pocketflow");
-  const runtimes: LatencyRuntime[] = graphs.map((graph, i) => ({ name: `model ${i}`, load: (_ignored, input) => runtime.load(graph, input) }));
-  const summary = await measureLatency(graphs[0], { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
-  return summary.runtimes.map((runtime) => runtime.medianMs);
-}
 
 /** The chain's learners with their options resolved: a bad option fails before the first learner runs. */
 function resolveChain(options: CompressOptions): Array<{ learner: Learner<unknown>; options: Record<string, unknown> }> {
