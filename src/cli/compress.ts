@@ -150,6 +150,7 @@ export function summaryTable(result: { before: StoredMeasurement; after: StoredM
     ["unpruned parameters", (m) => count(m.unprunedParams), "unprunedParams"],
     ["weight bytes", (m) => count(m.weightBytes), "weightBytes"],
     ["sparse stored bytes", (m) => count(m.sparseBytes), "sparseBytes"],
+    ["packed stored bytes", (m) => count(m.packedBytes), "packedBytes"],
     ["stored bytes (directory)", (m) => (m.storedBytes === undefined ? "n/a" : count(m.storedBytes)), "storedBytes"],
     ["latency ms (batch)", (m) => (m.latencyMs === undefined ? "n/a" : m.latencyMs.toFixed(3)), "latencyMs"],
   ];

@@ -3,7 +3,8 @@
 // bytes, and latency measured on our backend. What `pocketflow compress` prints; the search
 // calls the same chain with its candidates' options.
 import { graphCost } from "../graph/cost.js";
-import { listMasks, type CompressedModel } from "../graph/compressed-model.js";
+import { listMasks, weightOf, type CompressedModel, type WeightQuantization } from "../graph/compressed-model.js";
+import { packedSaving } from "../graph/quantized-storage.js";
 import { sparseStoredBytes } from "../graph/sparse-storage.js";
 import type { Dataset } from "../data/dataset.js";
 import { latenciesMs } from "../deploy/latency.js";
@@ -44,6 +45,11 @@ export interface ModelMeasurement {
   weightBytes: number;
   /** Bytes of the weights with each masked weight stored sparse (bitmask + kept values, see sparse-storage.ts), the rest float32. */
   sparseBytes: number;
+  /**
+   * Bytes of the weights each stored in its smallest layout (see quantized-storage.ts): quantized
+   * weights packed at their bits (sparse too when masked), other masked weights sparse, the rest float32.
+   */
+  packedBytes: number;
   /** Median latency of one batch on our backend, in ms. */
   latencyMs?: number;
 }
@@ -55,6 +61,19 @@ export interface CompressResult {
   /** What each learner did, as its history entry says. */
   steps: Array<{ learner: string; seconds: number; steps: number; validationAccuracy?: number }>;
   seconds: number;
+}
+
+/** Bytes saved against float32 by storing every masked or quantized weight packed (quantized-storage.ts). */
+function packedWeightSaving(model: CompressedModel): number {
+  const weights = new Map<string, { length: number; kept: number; quantization?: WeightQuantization }>();
+  for (const [id, name, mask] of listMasks(model)) weights.set(`${id}/${name}`, { length: mask.kept.length, kept: mask.kept.reduce((ones, bit) => ones + bit, 0) });
+  for (const [id, node] of Object.entries(model.quantization)) {
+    for (const [name, quantization] of Object.entries(node.weights ?? {})) {
+      const length = weightOf(model.graph, id, name).values.length;
+      weights.set(`${id}/${name}`, { length, kept: length, ...weights.get(`${id}/${name}`), quantization });
+    }
+  }
+  return [...weights.values()].reduce((sum, weight) => sum + packedSaving(weight.length, weight.quantization, weight.kept), 0);
 }
 
 /** Measures what the summary shows of a model, latency aside (see latenciesMs). */
@@ -72,6 +91,7 @@ export function measureModel(model: CompressedModel, data: { validation?: Datase
     unprunedParams: cost.params - pruned,
     weightBytes: 4 * cost.params,
     sparseBytes: 4 * cost.params - sparseSaving,
+    packedBytes: 4 * cost.params - packedWeightSaving(model),
   };
 }
 
