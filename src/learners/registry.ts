@@ -3,6 +3,7 @@ import { ChannelPrunedLearner } from "./channel-pruned.js";
 import { DisChnPrunedLearner } from "./dis-chn-pruned.js";
 import { FullPrecLearner } from "./full-prec.js";
 import type { Learner } from "./learner.js";
+import { UniformQuantLearner } from "./uniform-quant.js";
 import { WeightSparseLearner } from "./weight-sparse.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each learner has its own options
@@ -13,6 +14,7 @@ const LEARNERS = new Map<string, () => AnyLearner>([
   ["weight-sparse", () => new WeightSparseLearner()],
   ["channel", () => new ChannelPrunedLearner()],
   ["dis-chn", () => new DisChnPrunedLearner()],
+  ["uniform", () => new UniformQuantLearner()],
 ]);
 
 /** The names `--learner` takes. */
