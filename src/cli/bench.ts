@@ -2,7 +2,7 @@
 // timed alternately in this one process (see deploy/latency.ts), as a table or a JSON summary.
 import { measureLatency, type LatencySummary } from "../deploy/latency.js";
 import { isRuntimeName, RUNTIME_NAMES, type RuntimeName } from "../deploy/latency-runtimes.js";
-import { loadModel } from "../io/model-dir.js";
+import { loadCompressedModel } from "../io/compressed-model-dir.js";
 import { selectBackend } from "../train/backend-select.js";
 import { JSON_OPTION } from "./backend-options.js";
 import { optionsHelp, parseOptions, requireOptions, UsageError, type OptionSpec } from "./args.js";
@@ -65,13 +65,15 @@ export async function benchCommand(argv: readonly string[], io: CommandIO): Prom
   const runtimes = parseRuntimeList((o.runtime as string | undefined) ?? "pocketflow");
   // loading builds a tfjs model once, on any backend; the runtimes then build their own
   await selectBackend({ backend: "pocketflow" });
-  const { graph } = await loadModel(directory);
+  // the compressed model, not only its graph: the int8 engine runs its quantization
+  const { model } = await loadCompressedModel(directory);
+  const { graph } = model;
   const seconds = (o.seconds as number | undefined) ?? DEFAULT_SECONDS;
   const runs = o.runs as number | undefined;
   io.progress.message(`pocketflow bench: ${directory}, batch ${(o.batch as number | undefined) ?? 1}, ${runtimes.join(", ")} timed alternately, ${runs === undefined ? `about ${seconds} s each` : `${runs} runs each`}`);
   const summary = await measureLatency(graph, {
     runtimes, batch: o.batch as number | undefined, threads: (o.threads as number | undefined) ?? 1,
-    secondsPerRuntime: seconds, runs, warmupRuns: o.warmup as number | undefined,
+    secondsPerRuntime: seconds, runs, warmupRuns: o.warmup as number | undefined, model,
   });
   if (o.json !== true) {
     io.stdout(latencyTable(summary));

@@ -5,15 +5,19 @@ import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
 import { BACKEND_NAME } from "../backend/backend.js";
 import { setBackendThreads } from "../backend/executor.js";
+import type { CompressedModel } from "../graph/compressed-model.js";
 import type { Graph } from "../graph/ir.js";
 import { buildTfjsModel } from "../tfjs/tfjs-from-graph.js";
 import { selectBackend, type BackendChoice } from "../train/backend-select.js";
+import { ENGINE_RUNTIME_NAMES, engineRuntime, onnxRuntime, type EngineRuntimeName } from "./engine-runtimes.js";
 
-export const RUNTIME_NAMES = ["pocketflow", "tfjs-cpu", "tfjs-wasm", "tensorflow"] as const;
-export type RuntimeName = (typeof RUNTIME_NAMES)[number];
+const TFJS_RUNTIME_NAMES = ["pocketflow", "tfjs-cpu", "tfjs-wasm", "tensorflow"] as const;
+type TfjsRuntimeName = (typeof TFJS_RUNTIME_NAMES)[number];
+export const RUNTIME_NAMES = [...TFJS_RUNTIME_NAMES, ...ENGINE_RUNTIME_NAMES] as const;
+export type RuntimeName = TfjsRuntimeName | EngineRuntimeName;
 
 /** The backend choice of backend-select.ts behind each runtime name. */
-const BACKEND_OF: Record<RuntimeName, BackendChoice> = {
+const BACKEND_OF: Record<TfjsRuntimeName, BackendChoice> = {
   pocketflow: "pocketflow",
   "tfjs-cpu": "cpu",
   "tfjs-wasm": "wasm",
@@ -39,8 +43,13 @@ export interface LoadedRuntime {
 /** Something that runs a model: a tfjs backend, or a stand-in that tests inject. */
 export interface LatencyRuntime {
   readonly name: string;
-  /** Sets the runtime up and readies the graph on it with the input; not timed. */
-  load(graph: Graph, input: LatencyInput): Promise<LoadedRuntime>;
+  /** How far its outputs may be from the first runtime's, relative to its largest |output| (default: the measurement's tolerance). */
+  readonly tolerance?: number;
+  /**
+   * Sets the runtime up and readies the graph on it with the input; not timed. `model` is the
+   * compressed model the graph belongs to, when the caller has it (the int8 engine needs it).
+   */
+  load(graph: Graph, input: LatencyInput, model?: CompressedModel): Promise<LoadedRuntime>;
 }
 
 export interface TfjsRuntimeOptions {
@@ -54,8 +63,23 @@ export function isRuntimeName(name: string): name is RuntimeName {
   return (RUNTIME_NAMES as readonly string[]).includes(name);
 }
 
+/** The runtime behind a name: a tfjs backend, our engine, or onnxruntime. */
+export function runtimeOf(name: RuntimeName, options: TfjsRuntimeOptions = {}): LatencyRuntime {
+  switch (name) {
+    case "engine":
+      return engineRuntime("fp32");
+    case "engine-int8":
+      return engineRuntime("int8");
+    case "onnxruntime-node":
+    case "onnxruntime-web":
+      return onnxRuntime(name, options);
+    default:
+      return tfjsRuntime(name, options);
+  }
+}
+
 /** The tfjs backend behind a runtime name; an absent package is an error naming what to install. */
-export function tfjsRuntime(name: RuntimeName, options: TfjsRuntimeOptions = {}): LatencyRuntime {
+export function tfjsRuntime(name: TfjsRuntimeName, options: TfjsRuntimeOptions = {}): LatencyRuntime {
   return {
     name,
     load: async (graph, input) => {

@@ -6,10 +6,11 @@
 // computes something else must not win.
 import * as tf from "@tensorflow/tfjs-core";
 import { backendThreads, setBackendThreads } from "../backend/executor.js";
+import type { CompressedModel } from "../graph/compressed-model.js";
 import type { Graph, InputNode } from "../graph/ir.js";
 import { checkInteger, fail } from "../util/check.js";
 import { seededRandom } from "../util/random.js";
-import { isRuntimeName, RUNTIME_NAMES, tfjsRuntime, type LatencyInput, type LatencyRuntime, type LoadedRuntime, type RuntimeName } from "./latency-runtimes.js";
+import { isRuntimeName, RUNTIME_NAMES, runtimeOf, type LatencyInput, type LatencyRuntime, type LoadedRuntime, type RuntimeName } from "./latency-runtimes.js";
 
 export interface LatencyOptions {
   /** Runtime names or runtime objects; the first is the reference for ratios and outputs (default ["pocketflow"]). */
@@ -30,6 +31,8 @@ export interface LatencyOptions {
   tolerance?: number;
   /** Loads the optional runtime packages (default: dynamic import); tests replace it. */
   importModule?: (specifier: string) => Promise<unknown>;
+  /** The compressed model the graph belongs to, for runtimes that need more than the graph (the int8 engine). */
+  model?: CompressedModel;
 }
 
 export interface RuntimeLatency {
@@ -69,8 +72,9 @@ export async function measureLatency(graph: Graph, options: LatencyOptions = {})
   const previousThreads = backendThreads();
   const loaded: LoadedRuntime[] = [];
   try {
-    for (const runtime of runtimes) loaded.push(await runtime.load(graph, input));
-    const samples = await timeAlternately(runtimes.map((r) => r.name), loaded, settings);
+    for (const runtime of runtimes) loaded.push(await runtime.load(graph, input, options.model));
+    const tolerances = runtimes.map((runtime) => runtime.tolerance ?? settings.tolerance);
+    const samples = await timeAlternately(runtimes.map((r) => r.name), loaded, { ...settings, tolerances });
     return summarize(samples, runtimes.map((r) => r.name), input.shape, options.threads ?? previousThreads);
   } finally {
     for (const model of loaded) model.dispose();
@@ -113,7 +117,7 @@ function resolveRuntimes(options: LatencyOptions): LatencyRuntime[] {
   const runtimes = given.map((runtime) => {
     if (typeof runtime !== "string") return runtime;
     if (!isRuntimeName(runtime)) fail("measureLatency", `unknown runtime "${runtime}"; choose from ${RUNTIME_NAMES.join(", ")}`);
-    return tfjsRuntime(runtime, { threads: options.threads, importModule: options.importModule });
+    return runtimeOf(runtime, { threads: options.threads, importModule: options.importModule });
   });
   const names = runtimes.map((runtime) => runtime.name);
   const repeated = names.find((name, i) => names.indexOf(name) !== i);
@@ -138,7 +142,7 @@ interface Samples {
   differences: number[];
 }
 
-async function timeAlternately(names: string[], loaded: LoadedRuntime[], settings: Settings): Promise<Samples> {
+async function timeAlternately(names: string[], loaded: LoadedRuntime[], settings: Settings & { tolerances: number[] }): Promise<Samples> {
   const samples: Samples = { timesMs: names.map(() => []), differences: names.map(() => 0) };
   let reference: Float32Array[] | undefined;
   let round = 0;
@@ -151,7 +155,7 @@ async function timeAlternately(names: string[], loaded: LoadedRuntime[], setting
       const elapsedMs = performance.now() - started;
       if (timed) samples.timesMs[i].push(elapsedMs);
       reference ??= outputs;
-      samples.differences[i] = Math.max(samples.differences[i], checkOutputs(names[i], names[0], outputs, reference, settings.tolerance));
+      samples.differences[i] = Math.max(samples.differences[i], checkOutputs(names[i], names[0], outputs, reference, settings.tolerances[i]));
     }
     round++;
   };
@@ -224,7 +228,7 @@ function summarize(samples: Samples, names: string[], inputShape: number[], thre
  * outputs differ by design (a compressed model), so they are not cross-checked.
  */
 export async function latenciesMs(graphs: readonly Graph[], options: { batch?: number; seconds?: number; runtime?: RuntimeName } = {}): Promise<number[]> {
-  const runtime = tfjsRuntime(options.runtime ?? "pocketflow");
+  const runtime = runtimeOf(options.runtime ?? "pocketflow");
   const runtimes: LatencyRuntime[] = graphs.map((graph, i) => ({ name: `model ${i}`, load: (_ignored, input) => runtime.load(graph, input) }));
   const summary = await measureLatency(graphs[0], { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
   return summary.runtimes.map((runtime) => runtime.medianMs);
