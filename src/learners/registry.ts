@@ -4,6 +4,7 @@ import { DisChnPrunedLearner } from "./dis-chn-pruned.js";
 import { FullPrecLearner } from "./full-prec.js";
 import type { Learner } from "./learner.js";
 import { UniformQuantLearner } from "./uniform-quant.js";
+import { UniformQuantTFLearner } from "./uniform-quant-tf.js";
 import { WeightSparseLearner } from "./weight-sparse.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each learner has its own options
@@ -15,6 +16,7 @@ const LEARNERS = new Map<string, () => AnyLearner>([
   ["channel", () => new ChannelPrunedLearner()],
   ["dis-chn", () => new DisChnPrunedLearner()],
   ["uniform", () => new UniformQuantLearner()],
+  ["uniform-tf", () => new UniformQuantTFLearner()],
 ]);
 
 /** The names `--learner` takes. */
