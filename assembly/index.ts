@@ -7,6 +7,7 @@ export * from "./mask";
 export * from "./select";
 export * from "./kmeans";
 export * from "./lasso";
+export * from "./cholesky";
 export * from "./gemm";
 export * from "./im2col";
 export * from "./requantize";

@@ -4,6 +4,7 @@ export * from "./reference/quantize.js";
 export * from "./reference/mask.js";
 export * from "./reference/kmeans.js";
 export * from "./reference/lasso.js";
+export * from "./reference/cholesky.js";
 export * from "./reference/gemm.js";
 export * from "./reference/im2col.js";
 export * from "./reference/requantize.js";
