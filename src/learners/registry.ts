@@ -3,6 +3,7 @@ import { ChannelPrunedLearner } from "./channel-pruned.js";
 import { DisChnPrunedLearner } from "./dis-chn-pruned.js";
 import { FullPrecLearner } from "./full-prec.js";
 import type { Learner } from "./learner.js";
+import { NonUniformQuantLearner } from "./non-uniform-quant.js";
 import { UniformQuantLearner } from "./uniform-quant.js";
 import { UniformQuantTFLearner } from "./uniform-quant-tf.js";
 import { WeightSparseLearner } from "./weight-sparse.js";
@@ -17,6 +18,7 @@ const LEARNERS = new Map<string, () => AnyLearner>([
   ["dis-chn", () => new DisChnPrunedLearner()],
   ["uniform", () => new UniformQuantLearner()],
   ["uniform-tf", () => new UniformQuantTFLearner()],
+  ["non-uniform", () => new NonUniformQuantLearner()],
 ]);
 
 /** The names `--learner` takes. */
