@@ -51,7 +51,13 @@ export { DisChnPrunedLearner, type DisChnPrunedOptions } from "./learners/dis-ch
 export { selectChannels, reconstructKernel, relativeReconstructionError, type ChannelSelectionMethod, type ConvSamples } from "./learners/channel-selection.js";
 export { prunableLayers as channelPrunableLayers, channelsForBudget, thinnedMacs } from "./learners/channel-budget.js";
 export { WeightSparseLearner, scheduledSparsity, pruningSchedule, heuristicSparsities, type WeightSparseOptions } from "./learners/weight-sparse.js";
+export { UniformQuantTFLearner, UNIFORM_TF_TRAINING, activationRoles, snapWeights, type UniformQuantTFOptions, type ActivationRole } from "./learners/uniform-quant-tf.js";
+export { evaluateQuantized, quantizesActivations, activationGrids, weightsOnGrid } from "./train/evaluate-quantized.js";
 export * from "./graph/sparse-storage.js";
+export { UniformQuantLearner, quantizeUniform, evaluateQuantized, type UniformQuantOptions } from "./learners/uniform-quant.js";
+export { NonUniformQuantLearner, type NonUniformQuantOptions, type CodebookTraining } from "./learners/non-uniform-quant.js";
+export { bitsWithinBudget, planQuantization, type GroupingKind, type WeightQuantizationOptions } from "./learners/quantization-plan.js";
+export * from "./graph/quantized-storage.js";
 export { shrinkChannels, shrinkCompressedModel, type ChannelChoice } from "./graph/shrink.js";
 export { composeTraining, maskTrainingPart, mergeHooks, type TrainingPart, type ComposedTraining, type WeightVariable } from "./train/training-parts.js";
 

@@ -1,5 +1,6 @@
 // compress(): runs a chain of learners over a compressed model and measures the model before
-// and after: test and validation accuracy, MACs, parameters (and those left unpruned), weight
+// and after: test and validation accuracy (simulated integer inference for a model with
+// activation ranges: evaluateQuantized), MACs, parameters (and those left unpruned), weight
 // bytes, and latency measured on our backend. What `pocketflow compress` prints; the search
 // calls the same chain with its candidates' options.
 import { graphCost } from "../graph/cost.js";
@@ -9,6 +10,7 @@ import { sparseStoredBytes } from "../graph/sparse-storage.js";
 import type { Dataset } from "../data/dataset.js";
 import { latenciesMs } from "../deploy/latency.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
+import { evaluateQuantized, quantizesActivations } from "../train/evaluate-quantized.js";
 import type { StepProgress, TrainHooks } from "../train/trainer.js";
 import { lastRecord, resolveOptions, type Learner, type LearnerData, type LearnerMode } from "./learner.js";
 import { learnerByName } from "./registry.js";
@@ -82,7 +84,10 @@ export function measureModel(model: CompressedModel, data: { validation?: Datase
   const masks = listMasks(model).map(([, , mask]) => ({ length: mask.kept.length, kept: mask.kept.reduce((ones, bit) => ones + bit, 0) }));
   const pruned = masks.reduce((sum, mask) => sum + mask.length - mask.kept, 0);
   const sparseSaving = masks.reduce((sum, mask) => sum + 4 * mask.length - sparseStoredBytes(mask.length, mask.kept), 0);
-  const accuracy = (dataset: Dataset | undefined) => (dataset === undefined ? undefined : evaluateGraph(model.graph, dataset, { normalization: data.normalization }).accuracy);
+  // a model with activation ranges computes with quantized activations, which the float graph alone does not say
+  const evaluation = quantizesActivations(model) ? (dataset: Dataset) => evaluateQuantized(model, dataset, { normalization: data.normalization })
+    : (dataset: Dataset) => evaluateGraph(model.graph, dataset, { normalization: data.normalization });
+  const accuracy = (dataset: Dataset | undefined) => (dataset === undefined ? undefined : evaluation(dataset).accuracy);
   return {
     testAccuracy: accuracy(data.test),
     validationAccuracy: accuracy(data.validation),
