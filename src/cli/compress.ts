@@ -1,7 +1,8 @@
 // `pocketflow compress`: runs a chain of learners over a model directory and writes the
 // compressed model to --out, with a before/after summary. Each learner's declared options are
 // flags (`fastSteps` is --fast-steps), given to every learner of the chain that declares them;
-// training defaults come from the fine-tune recipe of the zoo net the model's history names.
+// training defaults come from the fine-tune recipe of the zoo net the model's history names
+// (the optimizer and schedule from the learner's own trainingDefaults where it declares them).
 // The result is written to a staging directory beside --out and renamed into place at the end,
 // so a run that fails leaves --out as it was, and a finished --out is replaced only with --force.
 import { rename, rm, stat } from "node:fs/promises";
@@ -82,7 +83,7 @@ function learnerFlags(names: readonly string[]): OptionSpec[] {
 
 /** Each learner's options: the recipe's training settings, then the flags it declares. */
 function learnerOptions(name: string, o: ParsedOptions, net: NetName | undefined): Record<string, unknown> {
-  const recipe = fineTuneRecipe(net);
+  const recipe = { ...fineTuneRecipe(net), ...learnerByName(name).trainingDefaults };
   const lr = o.lr as number | undefined;
   const schedule = lr === undefined ? recipe.schedule : { ...recipe.schedule, schedule: { ...recipe.schedule.schedule, learningRate: lr } };
   const options: Record<string, unknown> = { epochs: recipe.epochs, batchSize: recipe.batchSize, optimizer: recipe.optimizer, schedule, weightDecay: recipe.weightDecay };

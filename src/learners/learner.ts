@@ -7,6 +7,8 @@
 import type { Augmentation, Normalization } from "../data/batches.js";
 import type { Dataset } from "../data/dataset.js";
 import type { CompressedModel } from "../graph/compressed-model.js";
+import type { TrainingOptimizerConfig } from "../train/optimizers.js";
+import type { ScheduleOptions } from "../train/schedule.js";
 
 export type { CompressedModel } from "../graph/compressed-model.js";
 
@@ -65,6 +67,12 @@ export interface Learner<Options> {
   /** One line for `pocketflow compress --help`. */
   readonly description: string;
   readonly options: readonly LearnerOptionSpec[];
+  /**
+   * The optimizer and learning-rate schedule the learner fine-tunes with when not given them,
+   * where they differ from the net's fine-tune recipe (a quantizer's small Adam steps):
+   * `pocketflow compress` uses them in the recipe's place, its --lr still setting the rate.
+   */
+  readonly trainingDefaults?: { optimizer?: TrainingOptimizerConfig; schedule?: ScheduleOptions };
   /** The hyper-parameters a search drives on this model. */
   searchSpace(model: CompressedModel): HyperParameter[];
   /**
