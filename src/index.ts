@@ -54,8 +54,8 @@ export { WeightSparseLearner, scheduledSparsity, pruningSchedule, heuristicSpars
 export { UniformQuantTFLearner, UNIFORM_TF_TRAINING, activationRoles, snapWeights, type UniformQuantTFOptions, type ActivationRole } from "./learners/uniform-quant-tf.js";
 export { evaluateQuantized, quantizesActivations, activationGrids, weightsOnGrid } from "./train/evaluate-quantized.js";
 export * from "./graph/sparse-storage.js";
-export { UniformQuantLearner, quantizeUniform, evaluateQuantized, type UniformQuantOptions } from "./learners/uniform-quant.js";
-export { NonUniformQuantLearner, type NonUniformQuantOptions, type CodebookTraining } from "./learners/non-uniform-quant.js";
+export { UniformQuantLearner, quantizeUniform, uniformQuantPart, type UniformQuantOptions } from "./learners/uniform-quant.js";
+export { NonUniformQuantLearner, codebookPart, initialCodebook, type NonUniformQuantOptions, type CodebookTraining } from "./learners/non-uniform-quant.js";
 export { bitsWithinBudget, planQuantization, type GroupingKind, type WeightQuantizationOptions } from "./learners/quantization-plan.js";
 export * from "./graph/quantized-storage.js";
 export { shrinkChannels, shrinkCompressedModel, type ChannelChoice } from "./graph/shrink.js";

@@ -33,7 +33,7 @@ import type { Parameter } from "../train/optimizers.js";
 import type { TrainingPart } from "../train/training-parts.js";
 import { resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec, type LearnerRecord } from "./learner.js";
 import {
-  averageBitsOf, bitsSearchSpace, checkQuantizationOptions, fineTuneQuantized, planQuantization, quantizerOptions, refuseQuantized, type QuantizedLayer, type WeightQuantizationOptions,
+  averageBitsOf, bitsSearchSpace, checkQuantizationOptions, fineTuneQuantized, planQuantization, quantizerOptions, QUANTIZATION_TRAINING, refuseQuantized, type QuantizedLayer, type WeightQuantizationOptions,
 } from "./quantization-plan.js";
 
 /** What the fine-tune trains: the weights through the codebook, the centroids, or both. */
@@ -191,6 +191,7 @@ export class NonUniformQuantLearner implements Learner<NonUniformQuantOptions> {
   readonly name = "non-uniform";
   readonly description = "k-bit codebook quantization with trainable centroids (Han et al. 2016); stored as packed indices plus the codebook";
   readonly options = OPTIONS;
+  readonly trainingDefaults = QUANTIZATION_TRAINING;
 
   /** Integer bits 2..8 per quantized layer, as layerBits takes them. */
   searchSpace(model: CompressedModel): HyperParameter[] {

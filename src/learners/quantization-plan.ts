@@ -145,8 +145,13 @@ export function checkQuantizationOptions(learner: string, graph: Graph, options:
 
 // ----------------------------------------------------------------------------- fine-tune
 
-/** Defaults of a quantization fine-tune when the caller names none: Adam at PocketFlow's UQ rate 1e-4, cosine-decayed so a short run ends low. */
-const DEFAULT_TRAINING: Pick<TrainOptions, "optimizer" | "schedule"> = {
+/**
+ * The optimizer and schedule of a quantization fine-tune when the caller names none (and the
+ * CLI's in place of the net's recipe): Adam at PocketFlow's UQ rate 1e-4, cosine-decayed so a
+ * short run ends low. Small Adam steps keep the weights near the grid they were put on, where
+ * SGD at a trained net's fine-tune rate flips many of them between grid points each step.
+ */
+export const QUANTIZATION_TRAINING: Required<Pick<TrainOptions, "optimizer" | "schedule">> = {
   optimizer: { kind: "adam" },
   schedule: { schedule: { kind: "cosine", learningRate: 1e-4 } },
 };
@@ -156,7 +161,7 @@ function trainingOptionsOf(options: WeightQuantizationOptions, specs: readonly L
   const fineTune = new Set(new FullPrecLearner().options.map((spec) => spec.name));
   const own = new Set([...specs.map((spec) => spec.name).filter((name) => !fineTune.has(name)), "mode", "fastSteps", "batchNormMomentum", "layerBits", "progress"]);
   const training = Object.fromEntries(Object.entries(options).filter(([name]) => !own.has(name))) as unknown as TrainOptions;
-  return { ...DEFAULT_TRAINING, ...Object.fromEntries(Object.entries(training).filter(([, value]) => value !== undefined)) } as TrainOptions;
+  return { ...QUANTIZATION_TRAINING, ...Object.fromEntries(Object.entries(training).filter(([, value]) => value !== undefined)) } as TrainOptions;
 }
 
 /** Steps the run takes. */

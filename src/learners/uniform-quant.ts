@@ -20,19 +20,17 @@
 // - The first conv and the last dense layer stay float unless asked (uql_quantize_all_layers).
 // - Without an optimizer or schedule given: Adam at PocketFlow's 1e-4, cosine-decayed.
 import * as tf from "@tensorflow/tfjs-core";
-import type { Normalization } from "../data/batches.js";
-import type { Dataset } from "../data/dataset.js";
 import { weightOf, withHistory, withQuantization, type CompressedModel, type NodeQuantization, type UniformWeightQuantization } from "../graph/compressed-model.js";
 import type { Graph } from "../graph/ir.js";
 import { computeQuantParams, fakeQuantize } from "../kernels/quantize.js";
 import { ActivationFakeQuant, type ActivationRange } from "../tfjs/activation-quant-layer.js";
-import { buildTfjsModel, type NodeOverride } from "../tfjs/tfjs-from-graph.js";
-import { evaluate, modelForward } from "../train/evaluate.js";
+import type { NodeOverride } from "../tfjs/tfjs-from-graph.js";
+import { evaluateQuantized } from "../train/evaluate-quantized.js";
 import { straightThrough } from "../train/straight-through.js";
 import type { TrainingPart } from "../train/training-parts.js";
 import { LearnerOptionError, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec, type LearnerRecord } from "./learner.js";
 import {
-  averageBitsOf, bitsSearchSpace, checkQuantizationOptions, fineTuneQuantized, planQuantization, quantizerOptions, refuseQuantized, type QuantizedLayer, type WeightQuantizationOptions,
+  averageBitsOf, bitsSearchSpace, checkQuantizationOptions, fineTuneQuantized, planQuantization, quantizerOptions, QUANTIZATION_TRAINING, refuseQuantized, type QuantizedLayer, type WeightQuantizationOptions,
 } from "./quantization-plan.js";
 
 export interface UniformQuantOptions extends WeightQuantizationOptions {
@@ -118,23 +116,6 @@ function quantizedModel(model: CompressedModel, trained: Graph, layers: readonly
   return withQuantization({ ...model, graph }, quantization);
 }
 
-/** Accuracy of the quantized model as it computes: quantized weights, and activations on their stored ranges. */
-export function evaluateQuantized(model: CompressedModel, dataset: Dataset, normalization?: Normalization): number {
-  const overrides: Record<string, NodeOverride[]> = {};
-  for (const [id, node] of Object.entries(model.quantization)) {
-    const activation = node.activation;
-    if (activation === undefined) continue;
-    const quantizer = new ActivationFakeQuant({ name: `${id}/activation_quant`, bits: activation.bits, range: { min: activation.min, max: activation.max } });
-    overrides[id] = [{ output: (output) => quantizer.apply(output) as typeof output }];
-  }
-  const built = buildTfjsModel(model.graph, { withoutSoftmax: true, overrides });
-  try {
-    return evaluate(modelForward(built), dataset, { normalization }).accuracy;
-  } finally {
-    built.dispose();
-  }
-}
-
 // ------------------------------------------------------------------------------ the learner
 
 function checkActivationBits(learner: string, activationBits: number): void {
@@ -147,6 +128,7 @@ export class UniformQuantLearner implements Learner<UniformQuantOptions> {
   readonly name = "uniform";
   readonly description = "k-bit uniform (min-max) quantization of weights and optionally activations with a straight-through fine-tune; stored packed";
   readonly options = OPTIONS;
+  readonly trainingDefaults = QUANTIZATION_TRAINING;
 
   /** Integer bits 2..8 per quantized layer, as layerBits takes them. */
   searchSpace(model: CompressedModel): HyperParameter[] {
@@ -164,7 +146,7 @@ export class UniformQuantLearner implements Learner<UniformQuantOptions> {
     const part = uniformQuantPart(model.graph, layers, { symmetric, activationBits, momentum: batchNormMomentum });
     const { graph, steps, collected: ranges } = await fineTuneQuantized(model, data, options, OPTIONS, part, () => part.activationRanges());
     const quantized = quantizedModel(model, graph, layers, symmetric, ranges, activationBits);
-    const validationAccuracy = data.validation === undefined ? undefined : evaluateQuantized(quantized, data.validation, data.normalization);
+    const validationAccuracy = data.validation === undefined ? undefined : evaluateQuantized(quantized, data.validation, { normalization: data.normalization }).accuracy;
     const { mode = "full", weightBits, layerBits, averageBits, grouping, bucketSize, quantizeAllLayers, distill, epochs, batchSize, seed, optimizer, schedule, weightDecay } = options;
     const record: LearnerRecord = {
       learner: this.name, mode, validationAccuracy, steps, seconds: (performance.now() - started) / 1000,
