@@ -52,7 +52,7 @@ export { selectChannels, reconstructKernel, relativeReconstructionError, type Ch
 export { prunableLayers as channelPrunableLayers, channelsForBudget, thinnedMacs } from "./learners/channel-budget.js";
 export { WeightSparseLearner, scheduledSparsity, pruningSchedule, heuristicSparsities, type WeightSparseOptions } from "./learners/weight-sparse.js";
 export { UniformQuantTFLearner, UNIFORM_TF_TRAINING, activationRoles, snapWeights, type UniformQuantTFOptions, type ActivationRole } from "./learners/uniform-quant-tf.js";
-export { evaluateQuantized, quantizesActivations, activationGrids, weightsOnGrid } from "./train/evaluate-quantized.js";
+export { evaluateQuantized, quantizedForward, quantizesActivations, activationGrids, weightsOnGrid, type QuantizedForward } from "./train/evaluate-quantized.js";
 export * from "./graph/sparse-storage.js";
 export { UniformQuantLearner, quantizeUniform, uniformQuantPart, type UniformQuantOptions } from "./learners/uniform-quant.js";
 export { NonUniformQuantLearner, codebookPart, initialCodebook, type NonUniformQuantOptions, type CodebookTraining } from "./learners/non-uniform-quant.js";
