@@ -56,7 +56,9 @@ import { mapOutput } from "../tfjs/map-layer.js";
 import { FullPrecLearner } from "./full-prec.js";
 import { LearnerOptionError, LearnerRefusedError, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerMode, type LearnerOptionSpec, type LearnerRecord } from "./learner.js";
 
-export interface UniformQuantTFOptions extends Omit<TrainOptions, "normalization" | "augmentation" | "validation" | "forward" | "distillation" | "extraParameters" | "lossTerms" | "checkpoint"> {
+export interface UniformQuantTFOptions extends Omit<TrainOptions, "epochs" | "normalization" | "augmentation" | "validation" | "forward" | "distillation" | "extraParameters" | "lossTerms" | "checkpoint"> {
+  /** Epochs of a full run; not needed post-training. */
+  epochs?: number;
   /** 'fast' stops after fastSteps steps (default 'full': every epoch). */
   mode?: LearnerMode;
   /** Steps of a fast fine-tune (default 100). */
@@ -282,7 +284,7 @@ function checkQuantizationOptions(learner: string, options: UniformQuantTFOption
   const fail = (option: string, rule: string, value: unknown): never => { throw new LearnerOptionError(learner, option, rule, value); };
   const { epochs, batchSize, postTraining = false } = options;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) fail("batchSize", "an integer >= 1 (training and calibration batches)", batchSize);
-  if (!postTraining && !(Number.isInteger(epochs) && epochs >= 1)) fail("epochs", "an integer >= 1 (or pass postTraining for calibration only, no training)", epochs);
+  if (!postTraining && !(Number.isInteger(epochs) && (epochs as number) >= 1)) fail("epochs", "an integer >= 1 (or pass postTraining for calibration only, no training)", epochs);
 }
 
 export class UniformQuantTFLearner implements Learner<UniformQuantTFOptions> {

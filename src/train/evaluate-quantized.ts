@@ -57,8 +57,14 @@ export function activationGrids(model: CompressedModel): Map<string, TensorGrid>
   return grids;
 }
 
-/** Loss and top-1 accuracy of the model with weights and activations quantized as recorded (inference mode). */
-export function evaluateQuantized(model: CompressedModel, dataset: Dataset, options: EvaluateOptions = {}): Evaluation {
+/** The simulated integer model: its forward pass (logits) and what frees it. */
+export interface QuantizedForward {
+  forward: Forward;
+  dispose(): void;
+}
+
+/** The model's forward pass with weights and activations quantized as recorded (the int8 engine's reference). */
+export function quantizedForward(model: CompressedModel): QuantizedForward {
   const grids = activationGrids(model);
   const input = model.graph.nodes.find((node) => node.op === "input");
   const inputGrid = input === undefined ? undefined : grids.get(input.id);
@@ -68,9 +74,15 @@ export function evaluateQuantized(model: CompressedModel, dataset: Dataset, opti
   }
   const built = buildTfjsModel(weightsOnGrid(model), { withoutSoftmax: true, overrides });
   const forward: Forward = (images, training) => built.apply(inputGrid === undefined ? images : roundToGrid(images, inputGrid), { training }) as tf.Tensor2D;
+  return { forward, dispose: () => built.dispose() };
+}
+
+/** Loss and top-1 accuracy of the model with weights and activations quantized as recorded (inference mode). */
+export function evaluateQuantized(model: CompressedModel, dataset: Dataset, options: EvaluateOptions = {}): Evaluation {
+  const simulated = quantizedForward(model);
   try {
-    return evaluate(forward, dataset, options);
+    return evaluate(simulated.forward, dataset, options);
   } finally {
-    built.dispose();
+    simulated.dispose();
   }
 }

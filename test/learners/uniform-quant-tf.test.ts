@@ -23,7 +23,7 @@ import { buildTfjsModel } from "../../src/tfjs/tfjs-from-graph.js";
 import { RangeTracker } from "../../src/train/activation-ranges.js";
 import { evaluate, modelForward } from "../../src/train/evaluate.js";
 import { evaluateGraph } from "../../src/train/evaluate-graph.js";
-import { evaluateQuantized } from "../../src/train/evaluate-quantized.js";
+import { evaluateQuantized, quantizedForward } from "../../src/train/evaluate-quantized.js";
 import { perChannelSymmetricFakeQuant } from "../../src/train/fake-quant.js";
 import { composeTraining } from "../../src/train/training-parts.js";
 import { randomizeBatchNorms } from "../graph/shrink-helpers.js";
@@ -99,5 +99,136 @@ describe("the integer model", () => {
       expect(weightOf(quantized.graph, node.id, name).values).toEqual(snapped);
       expect(weightOf(quantized.graph, node.id, "bias").values).toEqual(weightOf(folded, node.id, "bias").values);
     }
+  }, 30_000);
+});
+
+/** The first `count` training images, normalized, as a tensor. */
+function trainImages(count: number): tf.Tensor4D {
+  const batch = batches(data.train, { batchSize: count, normalization }).next().value as { images: Float32Array; size: number };
+  return tf.tensor4d(batch.images, [batch.size, 16, 16, 1]);
+}
+
+/** The float activations of the nodes on these images, by node id (the logits are the model's first output). */
+function floatActivations(graph: Graph, ids: string[], images: tf.Tensor4D): Map<string, Float32Array> {
+  const softmax = graph.nodes.find((node) => node.op === "softmax" && graph.outputs.includes(node.id)) as GraphNode;
+  const extra = ids.filter((id) => id !== softmax.inputs[0]);
+  const model = buildTfjsModel(graph, { withoutSoftmax: true, extraOutputs: extra });
+  try {
+    const outputs = model.predict(images) as tf.Tensor[];
+    const values = new Map(extra.map((id, i) => [id, outputs[i + 1].dataSync() as Float32Array]));
+    values.set(softmax.inputs[0], outputs[0].dataSync() as Float32Array);
+    tf.dispose(outputs);
+    return values;
+  } finally {
+    model.dispose();
+  }
+}
+
+describe("activation ranges", () => {
+  it("RangeTracker: the first batch sets the range, then an EMA of decay d (training) or the mean of the batch extremes (calibration)", () => {
+    const ema = new RangeTracker(0.5);
+    const mean = new RangeTracker(0.5);
+    for (const [low, high] of [[-1, 1], [-3, 5], [-2, 8]]) {
+      tf.tidy(() => { const x = tf.tensor1d([low, 0.5, high]); ema.observe(x, "ema"); mean.observe(x, "mean"); });
+    }
+    expect(ema.range()).toEqual({ min: -2, max: 5.5 }); // (-1, 1) → (-2, 3) → (-2, 5.5)
+    expect(mean.range().min).toBe(-2);
+    expect(mean.range().max).toBeCloseTo(14 / 3, 6);
+    expect(ema.batches).toBe(3);
+    ema.dispose();
+    mean.dispose();
+  });
+
+  it("calibrated ranges hold the bulk of the float activations (>= 99% of each tensor), relu ranges start at 0, and range-preserving ops copy their input's", async () => {
+    const quantized = await learner.compress(trainedLenet, learnerData, { ...ptq, calibrationBatches: 4 });
+    const roles = activationRoles(quantized.graph);
+    const ids = [...roles].filter(([id, role]) => role === "quantize" && quantized.graph.nodes.find((node) => node.id === id)?.op !== "input").map(([id]) => id);
+    const activations = floatActivations(trainedLenet.graph, ids, trainImages(128));
+    for (const id of ids) {
+      const { min, max } = quantized.quantization[id].activation as { min: number; max: number };
+      const values = activations.get(id) as Float32Array;
+      const inside = values.filter((v) => v >= min && v <= max).length / values.length;
+      expect(inside, id).toBeGreaterThanOrEqual(0.99);
+      if (quantized.graph.nodes.find((node) => node.id === id)?.op === "relu") expect(min, id).toBe(0);
+    }
+    for (const node of quantized.graph.nodes) {
+      if (roles.get(node.id) === "inherit") expect(quantized.quantization[node.id].activation).toEqual(quantized.quantization[node.inputs[0]].activation);
+    }
+  }, 30_000);
+
+  it("a quantDelay longer than the run leaves the training forward the weight-only fake-quant one; without delay activations are quantized", () => {
+    const graph = trainedLenet.graph;
+    const weightOnly = composeTraining(graph, [{
+      name: "weights only",
+      overrides: Object.fromEntries(graph.nodes.filter(isWeightedNode).map((node) => [node.id, { weightTransforms: { [kernelNameOf(node)]: perChannelSymmetricFakeQuant(outputChannelGrouping(node).groups, 8) } }])),
+    }]);
+    const images = trainImages(32);
+    const reference = weightOnly.trainOptions.forward(images, true).dataSync();
+    const logitsWith = (quantDelay: number) => {
+      const part = quantizationPart(graph, { quantDelay });
+      const composed = composeTraining(graph, [part]);
+      part.phase = "train";
+      try {
+        const logits = part.quantizeInput(composed.trainOptions.forward)(images, true).dataSync();
+        expect(part.trackers.get("conv1")?.batches).toBe(1); // ranges tracked even while delayed
+        return logits;
+      } finally {
+        composed.dispose();
+      }
+    };
+    expect(logitsWith(1000)).toEqual(reference);
+    expect(logitsWith(0)).not.toEqual(reference);
+    weightOnly.dispose();
+  });
+});
+
+describe("quantization-aware training", () => {
+  it("fine-tunes through the quantizers (Adam by default), the EMA moving the calibrated ranges, and keeps the accuracy and the contract", async () => {
+    const options = { epochs: 1, batchSize: 16, mode: "fast" as const, fastSteps: 12, calibrationBatches: 2, seed: 3 };
+    const calibrated = await learner.compress(trainedLenet, learnerData, { ...options, postTraining: true, batchSize: 16 });
+    const trained = await learner.compress(trainedLenet, learnerData, options);
+    expect(() => checkInt8Model(trained)).not.toThrow();
+    const record = lastRecord(trained) as unknown as Record<string, unknown>;
+    expect(record).toMatchObject({ learner: "uniform-tf", mode: "fast", steps: 12, activationQuantizedSteps: 12, options: { optimizer: { kind: "adam" } } });
+    expect(trained.quantization.conv1.activation).not.toEqual(calibrated.quantization.conv1.activation);
+    const float = evaluateGraph(trainedLenet.graph, data.test, { normalization }).accuracy;
+    expect(evaluateQuantized(trained, data.test, { normalization }).accuracy).toBeGreaterThan(float - 0.05);
+    expect(record.validationAccuracy).toBeCloseTo(evaluateQuantized(trained, data.test, { normalization }).accuracy, 10);
+  }, 60_000);
+
+  it("keeps a pruned model's zeros and masks through a chain weight-sparse → uniform-tf", async () => {
+    const pruned = await new WeightSparseLearner().compress(trainedLenet, learnerData, { epochs: 1, batchSize: 16, mode: "fast", fastSteps: 8, sparsity: 0.5 });
+    const quantized = await learner.compress(pruned, learnerData, { epochs: 1, batchSize: 16, mode: "fast", fastSteps: 8, calibrationBatches: 2 });
+    expect(quantized.masks).toEqual(pruned.masks);
+    for (const [id, byWeight] of Object.entries(pruned.masks)) {
+      for (const [name, mask] of Object.entries(byWeight)) {
+        const { values } = weightOf(quantized.graph, id, name);
+        expect(values.filter((_, i) => mask.kept[i] === 0 && values[i] !== 0)).toHaveLength(0);
+      }
+    }
+    expect(() => checkInt8Model(quantized)).not.toThrow();
+    expect(quantized.history.map((entry) => entry.step)).toEqual([...pruned.history.map((entry) => entry.step), "quantize"]);
+  }, 60_000);
+});
+
+describe("evaluateQuantized", () => {
+  it("simulated int8 predictions differ from the float ones but agree on top-1 for most examples; absurdly narrow ranges lose the accuracy", async () => {
+    const quantized = await learner.compress(trainedLenet, learnerData, ptq);
+    const images = trainImages(128);
+    const floatModel = buildTfjsModel(trainedLenet.graph, { withoutSoftmax: true });
+    const simulated = quantizedForward(quantized);
+    const floatLogits = modelForward(floatModel)(images, false);
+    const intLogits = simulated.forward(images, false);
+    expect(intLogits.dataSync()).not.toEqual(floatLogits.dataSync());
+    const agree = tf.mean(tf.cast(tf.equal(tf.argMax(floatLogits, 1), tf.argMax(intLogits, 1)), "float32")).dataSync()[0];
+    expect(agree).toBeGreaterThanOrEqual(0.95);
+    tf.dispose([floatLogits, intLogits, images]);
+    floatModel.dispose();
+    simulated.dispose();
+    const narrow = structuredClone(quantized);
+    for (const entry of Object.values(narrow.quantization)) if (entry.activation !== undefined) entry.activation = { ...entry.activation, min: 0, max: 1e-3 };
+    const accuracy = evaluateQuantized(quantized, data.test, { normalization }).accuracy;
+    expect(accuracy).toBeGreaterThan(0.85);
+    expect(evaluateQuantized(narrow, data.test, { normalization }).accuracy).toBeLessThan(0.5);
   }, 30_000);
 });
