@@ -20,3 +20,6 @@ export * from "./batchnorm-inference";
 export * from "./optimizers";
 export * from "./conv2d";
 export * from "./winograd";
+export * from "./depthwise-q8";
+export * from "./pooling-q8";
+export * from "./add-q8";
