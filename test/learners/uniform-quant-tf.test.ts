@@ -14,6 +14,7 @@ import type { Graph, GraphNode } from "../../src/graph/ir.js";
 import { checkInt8Model, isWeightedNode, kernelNameOf, outputChannelGrouping } from "../../src/deploy/int8-model.js";
 import { quantParamsFromRange } from "../../src/kernels/quant-params.js";
 import { fakeQuantize, minMax } from "../../src/kernels/quantize.js";
+import { compress } from "../../src/learners/compress.js";
 import { FullPrecLearner } from "../../src/learners/full-prec.js";
 import { lastRecord, LearnerOptionError, LearnerRefusedError } from "../../src/learners/learner.js";
 import { activationRoles, quantizationPart, UniformQuantTFLearner } from "../../src/learners/uniform-quant-tf.js";
@@ -231,4 +232,19 @@ describe("evaluateQuantized", () => {
     expect(accuracy).toBeGreaterThan(0.85);
     expect(evaluateQuantized(narrow, data.test, { normalization }).accuracy).toBeLessThan(0.5);
   }, 30_000);
+});
+
+describe("chains", () => {
+  it("channel (half the MACs) → uniform-tf gives an integer model of the shrunk graph", async () => {
+    const result = await compress(trainedLenet, {
+      learners: [
+        { learner: "channel", options: { preserveRatio: 0.5, channelMultiple: 1, samples: 64, finetune: "none" } },
+        { learner: "uniform-tf", options: ptq },
+      ],
+      data: learnerData, test: data.test, latency: false,
+    });
+    expect(result.after.macs).toBeLessThan(0.6 * result.before.macs);
+    expect(() => checkInt8Model(result.model)).not.toThrow();
+    expect(result.after.testAccuracy).toBeCloseTo(evaluateQuantized(result.model, data.test, { normalization }).accuracy, 10);
+  }, 60_000);
 });
