@@ -12,6 +12,7 @@ import { sizeOf, type Graph } from "../graph/ir.js";
 import { KernelCore } from "../kernels/core.js";
 import { checkInteger, fail } from "../util/check.js";
 import { lowerFloat } from "./engine-f32.js";
+import { lowerInt8 } from "./engine-int8.js";
 import { lifetimesOf, planArena } from "./engine-plan.js";
 import type { EngineProgram, Runnable } from "./engine-step.js";
 
@@ -66,7 +67,7 @@ export function loadEngine(model: CompressedModel | Graph, options: EngineOption
 
 function lowerProgram(model: CompressedModel, core: KernelCore, precision: EnginePrecision, finalSoftmax: boolean): EngineProgram {
   if (precision === "fp32") return lowerFloat(model.graph, core, { finalSoftmax });
-  return fail("loadEngine", "precision 'int8' is not available yet");
+  return lowerInt8(model, core, { finalSoftmax });
 }
 
 class ProgramEngine implements Engine {

@@ -1,0 +1,302 @@
+// The engine's integer steps (Jacob et al. 2018; TFLite's and ONNX's QLinear semantics): uint8
+// activations, int8 weights per output channel, int32 accumulation, fixed-point requantization
+// (requantize_i32_q8) with the fused relu/relu6 as its clamp. Every constant a step reads at run
+// time (packed weights, int32 biases, requantization tables, quantization parameters) is made
+// resident at load; per run, each step is raw kernel calls over its pointers and scratch. Large
+// batches go through in chunks of whole images whose scratch (im2col bytes, packed A, int32
+// sums) stays in cache between the kernels, as the fp32 convolution does.
+import { convGeometry, type ConvGeometry, type Padding } from "../kernels/conv-geometry.js";
+import type { KernelCore, Staging } from "../kernels/core.js";
+import { im2colIsIdentity } from "../kernels/conv2d.js";
+import { addRescaleFactors } from "../kernels/add-q8.js";
+import { activationBounds, quantizeMultipliers, type Activation } from "../kernels/requantize.js";
+import { multiplyByQuantizedMultiplierRef } from "../kernels/reference/requantize.js";
+import type { Conv2DNode, DenseNode, DepthwiseConv2DNode, PoolNode } from "../graph/ir.js";
+import type { ActivationParams } from "./int8-model.js";
+import { kernelCall, type EngineStep, type Runnable } from "./engine-step.js";
+
+/** Scratch bytes per chunk: im2col, packed A and int32 sums of one chunk stay within L2. */
+const CHUNK_BYTES = 2 ** 20;
+
+export type FusedRelu = "relu" | "relu6" | undefined;
+
+/** A requantization made resident: its table (from requantize_prepare), bias and clamp. */
+interface Requant {
+  table: number;
+  bias: number;
+  perTensor: boolean;
+  anyLeftShift: boolean;
+  zeroPoint: number;
+  lo: number;
+  hi: number;
+}
+
+/** The int32 bias of a layer: round(bias / (inputScale · weightScale[c])). */
+export function int32Bias(bias: Float32Array | undefined, inputScale: number, weightScales: Float32Array, channels: number): Int32Array {
+  return Int32Array.from({ length: channels }, (_, c) => (bias === undefined ? 0 : Math.round(bias[c] / (inputScale * weightScales[c % weightScales.length]))));
+}
+
+/** The int8 codes of float weights on the grid q·scale[c], c the flat index modulo the channels. */
+export function int8Codes(values: Float32Array, scales: Float32Array): Int8Array {
+  return Int8Array.from(values, (v, i) => Math.round(v / scales[i % scales.length]));
+}
+
+/** Clamp bounds of the output: the uint8 range, narrowed by a fused relu or relu6. */
+export function outputBounds(out: ActivationParams, relu: FusedRelu): { min: number; max: number } {
+  return activationBounds((relu ?? "none") as Activation, out.scale, out.zeroPoint, 0, 255);
+}
+
+function residentRequant(core: KernelCore, reals: number[], bias: Int32Array | undefined, out: ActivationParams, relu: FusedRelu): Requant {
+  const { multipliers, shifts } = quantizeMultipliers(reals);
+  const perTensor = reals.length === 1;
+  const entries = perTensor && bias === undefined ? 1 : Math.max(reals.length, bias?.length ?? 1);
+  const table = core.malloc((core.exports.requantize_table_bytes as (count: number) => number)(entries));
+  const [pm, ps] = [core.allocCopy(multipliers), core.allocCopy(shifts)];
+  kernelCall(core, "requantize_prepare", [pm.byteOffset, ps.byteOffset, multipliers.length, entries, table])();
+  core.free(pm);
+  core.free(ps);
+  const { min, max } = outputBounds(out, relu);
+  return {
+    table, bias: bias === undefined ? 0 : core.allocCopy(bias).byteOffset, perTensor, anyLeftShift: shifts.some((s) => s > 0),
+    zeroPoint: out.zeroPoint, lo: min, hi: max,
+  };
+}
+
+const requantizeCall = (core: KernelCore, r: Requant, acc: number, rows: number, cols: number, out: number): Runnable =>
+  kernelCall(core, "requantize_i32_q8", [acc, rows, cols, r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, out]);
+
+/** Image ranges [n0, n1) of at most CHUNK_BYTES of scratch each (one image at least). */
+function chunks(batch: number, scratchBytesPerImage: number): Array<[number, number]> {
+  const per = Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, scratchBytesPerImage)));
+  const ranges: Array<[number, number]> = [];
+  for (let n0 = 0; n0 < batch; n0 += per) ranges.push([n0, Math.min(batch, n0 + per)]);
+  return ranges;
+}
+
+const windowGeometryArgs = (g: ConvGeometry): number[] => [
+  g.inHeight, g.inWidth, g.inChannels, g.kernelHeight, g.kernelWidth, g.strideHeight, g.strideWidth,
+  g.dilationHeight, g.dilationWidth, g.padTop, g.padLeft, g.outHeight, g.outWidth,
+];
+
+/** Activations of a step: its input's and output's uint8 parameters. */
+export interface StepParams {
+  input: ActivationParams;
+  output: ActivationParams;
+}
+
+/**
+ * conv2d (or dense, as the 1×1 convolution of [batch, 1, 1, in]): im2col of the uint8 input
+ * (padding with its zero point), the 8-bit GEMM into int32, requantization with the int32 bias.
+ */
+export function convQ8Step(
+  core: KernelCore, node: Conv2DNode | DenseNode, input: string, inShape: readonly number[], params: StepParams, weightScales: Float32Array,
+  relu: FusedRelu, padding?: Padding,
+): EngineStep {
+  const spatial = node.op === "dense" ? [1, 1, inShape[inShape.length - 1]] : inShape;
+  const geometry = (batch: number): ConvGeometry => node.op === "dense"
+    ? convGeometry([batch, ...spatial], 1, { padding: "valid" })
+    : convGeometry([batch, ...spatial], node.kernelSize, { strides: node.strides, dilations: node.dilation, padding: padding ?? node.padding });
+  const n = node.op === "dense" ? node.units : node.filters;
+  const single = geometry(1);
+  const k = single.patchSize;
+  const codes = core.allocCopy(int8Codes(node.weights.kernel.values, weightScales));
+  const packedB = core.malloc(Math.ceil(n / 8) * Math.ceil(k / 2) * 32);
+  kernelCall(core, "gemm_q8_pack_b", [codes.byteOffset, n, k, n, 1, 0, 0, packedB, 0, Math.ceil(n / 8)])();
+  core.free(codes);
+  const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, n);
+  const requant = residentRequant(core, Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale), bias, params.output, relu);
+  const zpIn = params.input.zeroPoint;
+  return {
+    output: node.id, inputs: [input], outputBytesPerExample: single.rows * n,
+    bind(batch, pointers): Runnable[] {
+      const g = geometry(batch);
+      const identity = im2colIsIdentity(g);
+      const pixels = g.outHeight * g.outWidth;
+      const staging: Staging = core.staging();
+      const perImage = pixels * ((identity ? 0 : k) + Math.ceil(k / 2) * 4 + n * 4);
+      const ranges = chunks(batch, perImage);
+      const maxRows = (ranges[0][1] - ranges[0][0]) * pixels;
+      const cols = identity ? 0 : staging.scratch(maxRows * k);
+      const packedA = staging.scratch(Math.ceil(maxRows / 4) * Math.ceil(k / 2) * 16);
+      const acc = staging.scratch(maxRows * n * 4);
+      const imageBytes = g.inHeight * g.inWidth * g.inChannels;
+      const runnables = ranges.flatMap(([n0, n1]): Runnable[] => {
+        const rows = (n1 - n0) * pixels;
+        const tiles = Math.ceil(rows / 4);
+        const image = pointers.inputs[0] + n0 * imageBytes;
+        const a = identity ? image : cols;
+        return [
+          ...(identity ? [] : [kernelCall(core, "im2col_q8_nhwc", [image, ...windowGeometryArgs(g), 0, rows, zpIn, cols])]),
+          kernelCall(core, "gemm_q8_pack_a", [a, k, rows, k, 0, zpIn, packedA, 0, tiles]),
+          kernelCall(core, "gemm_q8_packed", [packedA, packedB, acc, n, rows, n, k, 0, tiles, 0]),
+          requantizeCall(core, requant, acc, rows, n, pointers.output + n0 * pixels * n),
+        ];
+      });
+      staging.release(); // scratch: the next step's may reuse it (see engine-step.ts)
+      return runnables;
+    },
+  };
+}
+
+/** Depthwise convolution: int32 sums of (x - zp)·w, then requantization with bias per channel. */
+export function depthwiseQ8Step(
+  core: KernelCore, node: DepthwiseConv2DNode, input: string, inShape: readonly number[], params: StepParams, weightScales: Float32Array,
+  relu: FusedRelu, padding?: Padding,
+): EngineStep {
+  const geometry = (batch: number): ConvGeometry =>
+    convGeometry([batch, ...inShape], node.kernelSize, { strides: node.strides, dilations: node.dilation, padding: padding ?? node.padding });
+  const channels = inShape[2] * node.depthMultiplier;
+  const filter = core.allocCopy(Int16Array.from(int8Codes(node.weights.depthwiseKernel.values, weightScales)));
+  const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, channels);
+  const requant = residentRequant(core, Array.from({ length: channels }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale), bias, params.output, relu);
+  const single = geometry(1);
+  return {
+    output: node.id, inputs: [input], outputBytesPerExample: single.rows * channels,
+    bind(batch, pointers): Runnable[] {
+      const g = geometry(batch);
+      const pixels = g.outHeight * g.outWidth;
+      const staging = core.staging();
+      const ranges = chunks(batch, pixels * channels * 4);
+      const acc = staging.scratch((ranges[0][1] - ranges[0][0]) * pixels * channels * 4);
+      const runnables = ranges.flatMap(([n0, n1]): Runnable[] => [
+        kernelCall(core, "depthwise_conv_q8_acc_nhwc", [
+          pointers.inputs[0] + n0 * g.inHeight * g.inWidth * g.inChannels, params.input.zeroPoint, filter.byteOffset, g.inHeight, g.inWidth, g.inChannels,
+          node.depthMultiplier, g.kernelHeight, g.kernelWidth, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth,
+          g.padTop, g.padLeft, g.outHeight, g.outWidth, 0, (n1 - n0) * g.outHeight, acc,
+        ]),
+        requantizeCall(core, requant, acc, (n1 - n0) * pixels, channels, pointers.output + n0 * pixels * channels),
+      ]);
+      staging.release();
+      return runnables;
+    },
+  };
+}
+
+const poolArgs = (g: ConvGeometry): number[] => [
+  g.inHeight, g.inWidth, g.inChannels, g.kernelHeight, g.kernelWidth, g.strideHeight, g.strideWidth, g.padTop, g.padLeft, g.outHeight, g.outWidth,
+];
+
+/** Max pooling on bytes (same parameters in and out), or average pooling requantized to the output's. */
+export function poolQ8Step(
+  core: KernelCore, node: PoolNode | { op: "globalAvgPool"; id: string }, input: string, inShape: readonly number[], params: StepParams,
+): EngineStep {
+  const [height, width, channels] = inShape;
+  const geometry = (batch: number): ConvGeometry => node.op === "globalAvgPool"
+    ? convGeometry([batch, height, width, channels], [height, width], { padding: "valid" })
+    : convGeometry([batch, height, width, channels], node.poolSize, { strides: node.strides, padding: node.padding });
+  const single = geometry(1);
+  const requant = node.op === "maxPool" ? undefined : residentRequant(core, [params.input.scale / params.output.scale], undefined, params.output, undefined);
+  return {
+    output: node.id, inputs: [input], outputBytesPerExample: single.rows * channels,
+    bind(batch, pointers): Runnable[] {
+      const g = geometry(batch);
+      const rows = batch * g.outHeight;
+      if (requant === undefined) return [kernelCall(core, "pool_max_u8_nhwc", [pointers.inputs[0], ...poolArgs(g), 0, rows, pointers.output])];
+      const staging = core.staging();
+      const acc = staging.scratch(g.rows * channels * 4);
+      const runnables = [
+        kernelCall(core, "pool_avg_q8_acc_nhwc", [pointers.inputs[0], params.input.zeroPoint, ...poolArgs(g), 0, rows, acc]),
+        requantizeCall(core, requant, acc, g.rows * channels, 1, pointers.output),
+      ];
+      staging.release();
+      return runnables;
+    },
+  };
+}
+
+/** Elements per chunk of the add: its int32 sums stay in cache until requantized. */
+const ADD_CHUNK = 2 ** 16;
+
+/** The residual add of two uint8 tensors on their own scales, to the output's (relu/relu6 fused). */
+export function addQ8Step(
+  core: KernelCore, id: string, inputs: readonly [string, string], elements: number, inParams: readonly [ActivationParams, ActivationParams],
+  output: ActivationParams, relu: FusedRelu,
+): EngineStep {
+  const [a, b] = inParams;
+  const { kA, kB, realMultiplier } = addRescaleFactors(a.scale, b.scale, output.scale);
+  const requant = residentRequant(core, [realMultiplier], undefined, output, relu);
+  return {
+    output: id, inputs, outputBytesPerExample: elements,
+    bind(batch, pointers): Runnable[] {
+      const n = batch * elements;
+      const staging = core.staging();
+      const acc = staging.scratch(Math.min(n, ADD_CHUNK) * 4);
+      const runnables: Runnable[] = [];
+      for (let start = 0; start < n; start += ADD_CHUNK) {
+        const length = Math.min(ADD_CHUNK, n - start);
+        runnables.push(
+          kernelCall(core, "add_q8_acc", [pointers.inputs[0] + start, a.zeroPoint, kA, pointers.inputs[1] + start, b.zeroPoint, kB, 0, length, acc]),
+          requantizeCall(core, requant, acc, length, 1, pointers.output + start),
+        );
+      }
+      staging.release();
+      return runnables;
+    },
+  };
+}
+
+/**
+ * The 256-entry table of a uint8 → uint8 rescale through a clamp: clamp(zpOut + M·(v - zpIn)),
+ * M applied in fixed point as requantize does. A standalone relu/relu6 and each input of a
+ * concatenation are such maps; a lookup per byte is exact and as fast as a kernel for these rare ops.
+ */
+export function rescaleTable(from: ActivationParams, to: ActivationParams, relu: FusedRelu): Uint8Array {
+  const [{ multipliers, shifts }, { min, max }] = [quantizeMultipliers([from.scale / to.scale]), outputBounds(to, relu)];
+  return Uint8Array.from({ length: 256 }, (_, v) =>
+    Math.min(max, Math.max(min, to.zeroPoint + multiplyByQuantizedMultiplierRef(v - from.zeroPoint, multipliers[0], shifts[0]))));
+}
+
+/** A standalone relu/relu6 (one nothing before it could take) as a byte lookup. */
+export function lookupStep(core: KernelCore, id: string, input: string, elements: number, table: Uint8Array): EngineStep {
+  return {
+    output: id, inputs: [input], outputBytesPerExample: elements,
+    bind(batch, pointers): Runnable[] {
+      const x = new Uint8Array(core.buffer, pointers.inputs[0], batch * elements);
+      const y = new Uint8Array(core.buffer, pointers.output, batch * elements);
+      return [() => {
+        for (let i = 0; i < x.length; i++) y[i] = table[x[i]];
+      }];
+    },
+  };
+}
+
+/** Concatenation along channels, each input mapped to the output's parameters by its table. */
+export function concatenateQ8Step(core: KernelCore, id: string, inputs: readonly string[], channels: readonly number[], pixels: number, tables: readonly Uint8Array[]): EngineStep {
+  const outChannels = channels.reduce((s, c) => s + c, 0);
+  return {
+    output: id, inputs, outputBytesPerExample: pixels * outChannels,
+    bind(batch, pointers): Runnable[] {
+      const memory = new Uint8Array(core.buffer);
+      return [() => {
+        let offset = 0;
+        for (let i = 0; i < channels.length; i++) {
+          const [c, table, source] = [channels[i], tables[i], pointers.inputs[i]];
+          for (let p = 0; p < batch * pixels; p++) {
+            for (let j = 0; j < c; j++) memory[pointers.output + p * outChannels + offset + j] = table[memory[source + p * c + j]];
+          }
+          offset += c;
+        }
+      }];
+    },
+  };
+}
+
+/** float32 → uint8 with the input's parameters (round half to even, clamped), as quantize() does. */
+export function quantizeInputStep(core: KernelCore, id: string, input: string, elements: number, params: ActivationParams): EngineStep {
+  const scales = core.allocCopy(Float32Array.of(params.scale));
+  const zeroPoints = core.allocCopy(Int32Array.of(params.zeroPoint));
+  return {
+    output: id, inputs: [input], outputBytesPerExample: elements,
+    bind: (batch, pointers) => [kernelCall(core, "quantize_f32_q8", [pointers.inputs[0], batch * elements, scales.byteOffset, zeroPoints.byteOffset, 1, 1, 0, 0, 255, pointers.output])],
+  };
+}
+
+/** uint8 → float32 with the tensor's parameters: the logits, or any other output. */
+export function dequantizeStep(core: KernelCore, id: string, input: string, elements: number, params: ActivationParams): EngineStep {
+  const scales = core.allocCopy(Float32Array.of(params.scale));
+  const zeroPoints = core.allocCopy(Int32Array.of(params.zeroPoint));
+  return {
+    output: id, inputs: [input], outputBytesPerExample: elements * 4,
+    bind: (batch, pointers) => [kernelCall(core, "dequantize_u8_f32", [pointers.inputs[0], batch * elements, scales.byteOffset, zeroPoints.byteOffset, 1, 1, 0, pointers.output])],
+  };
+}
