@@ -11,7 +11,7 @@ import { syntheticDataset } from "../../src/data/synthetic.js";
 import { uncompressed, weightOf, withQuantization, type CompressedModel } from "../../src/graph/compressed-model.js";
 import { foldBatchNorms } from "../../src/graph/fold-batch-norm.js";
 import type { Graph, GraphNode } from "../../src/graph/ir.js";
-import { checkInt8Model, isWeightedNode, kernelNameOf, outputChannelGrouping } from "../../src/deploy/int8-model.js";
+import { checkInt8Model, isWeightedNode, kernelNameOf, outputChannelGrouping, uint8Params } from "../../src/deploy/int8-model.js";
 import { quantParamsFromRange } from "../../src/kernels/quant-params.js";
 import { fakeQuantize, minMax } from "../../src/kernels/quantize.js";
 import { compress } from "../../src/learners/compress.js";
@@ -25,7 +25,7 @@ import { RangeTracker } from "../../src/train/activation-ranges.js";
 import { modelForward } from "../../src/train/evaluate.js";
 import { evaluateGraph } from "../../src/train/evaluate-graph.js";
 import { evaluateQuantized, quantizedForward } from "../../src/train/evaluate-quantized.js";
-import { perChannelSymmetricFakeQuant } from "../../src/train/fake-quant.js";
+import { asymmetricGrid, fakeQuantizeOnGrid, perChannelSymmetricFakeQuant } from "../../src/train/fake-quant.js";
 import { composeTraining } from "../../src/train/training-parts.js";
 import { randomizeBatchNorms } from "../graph/shrink-helpers.js";
 
@@ -247,4 +247,32 @@ describe("chains", () => {
     expect(() => checkInt8Model(result.model)).not.toThrow();
     expect(result.after.testAccuracy).toBeCloseTo(evaluateQuantized(result.model, data.test, { normalization }).accuracy, 10);
   }, 60_000);
+});
+
+describe("fake quantizers in tfjs ops", () => {
+  it("weights x=[3,3,4,6]: per-channel symmetric int8 as the core's fakeQuantize computes it, identity gradient", () => {
+    const values = Float32Array.from({ length: 3 * 3 * 4 * 6 }, (_, i) => Math.sin(i * 12.9898) * (1 + (i % 6)));
+    const grouping = { inner: 1, groups: 6 };
+    const { min, max } = minMax(values, grouping);
+    const expected = fakeQuantize(values, quantParamsFromRange(min, max, { bits: 8, symmetric: true }, grouping));
+    const transform = perChannelSymmetricFakeQuant(6, 8);
+    const w = tf.tensor4d(values, [3, 3, 4, 6]);
+    const actual = transform(w).dataSync() as Float32Array;
+    const differing = actual.filter((v, i) => Math.abs(v - expected[i]) > 1e-6 * Math.abs(expected[i]) + 1e-7).length;
+    expect(differing).toBe(0);
+    expect(tf.grad((x: tf.Tensor) => tf.sum(transform(x)))(w).dataSync().every((g) => g === 1)).toBe(true);
+  });
+
+  it("activations x=[8]: asymmetricGrid is uint8Params' grid, and the gradient passes only inside the range", () => {
+    const grid = asymmetricGrid(tf.scalar(-0.7), tf.scalar(2.3), 8);
+    const params = uint8Params(-0.7, 2.3);
+    expect((grid.scale as tf.Tensor).dataSync()[0]).toBeCloseTo(params.scale, 7);
+    expect((grid.zeroPoint as tf.Tensor).dataSync()[0]).toBe(params.zeroPoint);
+    const x = tf.tensor1d([-2, -0.65, -0.1, 0, 0.33, 1, 2.25, 5]); // inside the range as nudged to put 0 on the grid
+    const y = fakeQuantizeOnGrid(x, grid).dataSync();
+    expect(y[3]).toBe(0); // real 0 is exact
+    expect(y[0]).toBeCloseTo(-params.zeroPoint * params.scale, 6); // clamped at the range's low end
+    const gradient = tf.grad((input: tf.Tensor) => tf.sum(fakeQuantizeOnGrid(input, grid)))(x).dataSync();
+    expect(Array.from(gradient)).toEqual([0, 1, 1, 1, 1, 1, 1, 0]);
+  });
 });
