@@ -177,7 +177,7 @@ export function quantizationPart(graph: Graph, options: Pick<UniformQuantTFOptio
   };
 }
 
-/** Runs `batches` training batches (no augmentation) through the model in inference mode, the part calibrating. */
+/** Runs calibrationBatches training batches (no augmentation) through the model in inference mode while the part calibrates; returns how many ran. */
 function calibrate(forward: Forward, data: LearnerData, options: { batchSize: number; seed: number; calibrationBatches: number }): number {
   const [height, width, channels] = data.train.imageShape;
   let seen = 0;
