@@ -20,15 +20,15 @@ export const floatHooks = (b: OnnxBuilder): FloatGraphHooks => ({
   output: (_node, ref) => ref,
 });
 
-interface EmitContext {
+export interface EmitContext {
   b: OnnxBuilder;
   hooks: FloatGraphHooks;
   shapes: ShapeMap;
   format: string;
 }
 
-const ints = (name: string, value: number[]) => ({ name, kind: "ints" as const, value });
-const int = (name: string, value: number) => ({ name, kind: "int" as const, value });
+export const ints = (name: string, value: number[]) => ({ name, kind: "ints" as const, value });
+export const int = (name: string, value: number) => ({ name, kind: "int" as const, value });
 
 function inputRank(ctx: EmitContext, node: GraphNode, inputs: TensorRef[], rank: number, why: string): void {
   if (inputs[0].rank !== rank) throw unsupported(ctx.format, node, `${why} (its input is ${inputs[0].rank === 4 ? "a feature map" : "flat"})`);
@@ -119,7 +119,8 @@ function plainOp(ctx: EmitContext, node: GraphNode, inputs: TensorRef[]): Tensor
   }
 }
 
-function emitNode(ctx: EmitContext, node: GraphNode, inputs: TensorRef[]): TensorRef {
+/** One non-input node as float ONNX ops reading `inputs`; returns its output tensor. */
+export function emitNode(ctx: EmitContext, node: GraphNode, inputs: TensorRef[]): TensorRef {
   switch (node.op) {
     case "conv2d":
     case "depthwiseConv2d":
@@ -137,7 +138,7 @@ function emitNode(ctx: EmitContext, node: GraphNode, inputs: TensorRef[]): Tenso
 }
 
 /** The graph input as NCHW (rank-3 examples) or as it is (flat examples). */
-function emitInput(ctx: EmitContext, node: Extract<GraphNode, { op: "input" }>): TensorRef {
+export function emitInput(ctx: EmitContext, node: Extract<GraphNode, { op: "input" }>): TensorRef {
   if (node.shape.length === 1) return { name: node.id, rank: 2 };
   if (node.shape.length !== 3) throw unsupported(ctx.format, node, `inputs must be [height, width, channels] or [features], but this one is [${node.shape.join(", ")}]`);
   return { name: ctx.b.op("Transpose", [node.id], `${node.id}/nchw`, [ints("perm", [0, 3, 1, 2])])[0], rank: 4 };

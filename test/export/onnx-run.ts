@@ -15,8 +15,10 @@ export function seededBatch(graph: Graph, batch: number, seed: number): { shape:
 }
 
 /** Outputs of the ONNX model by output name, for one float input fed under `inputName`. */
-export async function runOnnx(bytes: Uint8Array, inputName: string, x: { shape: number[]; values: Float32Array }): Promise<Record<string, Float32Array>> {
-  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: "all" });
+export async function runOnnx(bytes: Uint8Array, inputName: string, x: { shape: number[]; values: Float32Array }, optimization: "all" | "disabled" = "all"): Promise<Record<string, Float32Array>> {
+  // "disabled" runs QuantizeLinear/DequantizeLinear as written (float fake quantization); "all"
+  // lets onnxruntime fuse QDQ groups into its integer kernels
+  const session = await ort.InferenceSession.create(bytes, { graphOptimizationLevel: optimization });
   try {
     const result = await session.run({ [inputName]: new ort.Tensor("float32", x.values, x.shape) });
     return Object.fromEntries(Object.entries(result).map(([name, tensor]) => [name, Float32Array.from(tensor.data as Float32Array)]));
