@@ -9,6 +9,7 @@ import { UsageError } from "./args.js";
 import { BENCH_USAGE, benchCommand } from "./bench.js";
 import { COMPRESS_USAGE, compressCommand } from "./compress.js";
 import { EVAL_USAGE, evalCommand } from "./eval.js";
+import { EXPORT_USAGE, exportCommand } from "./export.js";
 import { INFO_USAGE, infoCommand } from "./info.js";
 import { ProgressReporter } from "./progress.js";
 import { TRAIN_USAGE, trainCommand, type CommandIO } from "./train.js";
@@ -21,6 +22,7 @@ Usage:
   pocketflow info --model DIR                                         layers, MACs, params, size
   pocketflow compress --model DIR --learner NAME --out DIR            compress a model with a chain of learners
   pocketflow bench --model DIR [--runtime pocketflow,tfjs-wasm,...]   latency and images/s, runtimes timed alternately
+  pocketflow export --model DIR --format onnx|tfjs --out PATH         ONNX (float, int8 QDQ/QOperator) or tfjs with quantized weights
   pocketflow COMMAND --help                                           a command's options
   pocketflow --version                                                print the version
 
@@ -51,6 +53,7 @@ const COMMANDS: Record<string, { run: Command; usage: string; describe: (summary
     describe: (s) => `${(s.learners as string[]).join(" → ")} on ${s.dataset} in ${Math.round(Number(s.seconds))} s; written to ${s.out}`,
   },
   bench: { run: benchCommand, usage: BENCH_USAGE, describe: () => "" },
+  export: { run: exportCommand, usage: EXPORT_USAGE, describe: () => "" },
 };
 
 function percent(value: unknown): string {
