@@ -104,3 +104,8 @@ export {
   RUNTIME_NAMES, isRuntimeName, tfjsRuntime,
   type RuntimeName, type LatencyRuntime, type LoadedRuntime, type LatencyInput, type TfjsRuntimeOptions,
 } from "./deploy/latency-runtimes.js";
+
+// Export: ONNX (float; int8 QDQ or QOperator) and tfjs LayersModel directories with quantized weights.
+export { exportOnnx, exportOnnxFloat, saveOnnx, type OnnxExportOptions, type OnnxFlavor } from "./export/onnx.js";
+export { ExportError } from "./export/onnx-builder.js";
+export { saveTfjs, quantizedArtifacts, type TfjsExportOptions, type TfjsExportSummary, type StoredWeight, type WeightStorage } from "./export/tfjs.js";
