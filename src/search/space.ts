@@ -93,7 +93,9 @@ export function fromUnit(dimension: Dimension, u: number): Value {
     const value = dimension.log ? Math.exp(lo + t * (hi - lo)) : lo + t * (hi - lo);
     return Math.min(high, Math.max(low, Math.round(value)));
   }
-  return dimension.log ? Math.exp(Math.log(low) + t * (Math.log(high) - Math.log(low))) : low + t * (high - low);
+  // exp(log) can round past a bound (exp(log 1e-4 + log 1e3) = 0.10000000000000006): clamp
+  const value = dimension.log ? Math.exp(Math.log(low) + t * (Math.log(high) - Math.log(low))) : low + t * (high - low);
+  return Math.min(high, Math.max(low, value));
 }
 
 /** The unit coordinate of a dimension's value (the middle of its slice for integers and choices). */
