@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { builtinModules } from "node:module";
-import { calibratedInt8Model } from "./engine-calibrate.js";
+import { calibratedInt8Model } from "../src/deploy/calibrate.js";
 import { packModel } from "../src/deploy/model-pack.js";
 import { loadCompressedModel } from "../src/io/compressed-model-dir.js";
 import type { CompressedModel } from "../src/graph/compressed-model.js";

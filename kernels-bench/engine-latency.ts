@@ -3,13 +3,13 @@
 // node: native) on the zoo's ResNet-20 and MobileNet-v2 0.5 at 32×32×3, batch 1 and 32, one
 // thread each, timed alternately by measureLatency (which also checks that every runtime gives
 // the engine's logits). The int8 engine runs on each net's integer model (int8 weights per
-// channel, ranges calibrated on seeded inputs: engine-calibrate.ts) beside the same runtimes
+// channel, ranges calibrated on seeded inputs: src/deploy/calibrate.ts) beside the same runtimes
 // on that model's float graph. Targets (the issue): engine fp32 >= 1.5x onnxruntime-web at both
 // batches; int8 at batch 32 <= 0.6x our backend's fp32, <= 0.25x tfjs-wasm's, <= onnxruntime-node's.
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { calibratedInt8Model } from "./engine-calibrate.js";
+import { calibratedInt8Model } from "../src/deploy/calibrate.js";
 import { measureLatency, type LatencySummary } from "../src/deploy/latency.js";
 import type { RuntimeName } from "../src/deploy/latency-runtimes.js";
 import { uncompressed } from "../src/graph/compressed-model.js";

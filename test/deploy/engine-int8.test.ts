@@ -1,4 +1,4 @@
-// The int8 engine on integer models calibrated here (kernels-bench/engine-calibrate.ts): its
+// The int8 engine on integer models calibrated here (src/deploy/calibrate.ts): its
 // logits agree with the float model's (same weights, float activations) on the top class, and a
 // batch computes each example as it would alone (the integer path has no cross-example state).
 import { describe, expect, it } from "vitest";
@@ -6,7 +6,7 @@ import { loadEngine } from "../../src/deploy/engine.js";
 import { uncompressed } from "../../src/graph/compressed-model.js";
 import type { Graph, InputNode } from "../../src/graph/ir.js";
 import { createNet } from "../../src/nets/zoo.js";
-import { calibratedInt8Model, calibrationBatch } from "../../kernels-bench/engine-calibrate.js";
+import { calibratedInt8Model, calibrationBatch } from "../../src/deploy/calibrate.js";
 import { randomizeBatchNorms } from "../graph/shrink-helpers.js";
 
 const argmax = (values: Float32Array, row: number, classes: number): number => {

@@ -4,12 +4,12 @@
 // computed by the fp32 engine with every node made an output. It keeps the contract of
 // deploy/int8-model.ts (checked), so the int8 engine runs it; it is post-training calibration
 // only, what uniform-tf starts from before it fine-tunes.
-import { foldBatchNormsOf } from "../src/graph/fold-batch-norm.js";
-import { withQuantization, type CompressedModel, type NodeQuantization } from "../src/graph/compressed-model.js";
-import { sizeOf, type InputNode } from "../src/graph/ir.js";
-import { loadEngine } from "../src/deploy/engine.js";
-import { checkInt8Model, isWeightedNode, kernelNameOf, outputChannelGrouping, RANGE_PRESERVING_OPS, type WeightedNode } from "../src/deploy/int8-model.js";
-import { seededRandom } from "../src/util/random.js";
+import { foldBatchNormsOf } from "../graph/fold-batch-norm.js";
+import { withQuantization, type CompressedModel, type NodeQuantization } from "../graph/compressed-model.js";
+import { sizeOf, type InputNode } from "../graph/ir.js";
+import { loadEngine } from "./engine.js";
+import { checkInt8Model, isWeightedNode, kernelNameOf, outputChannelGrouping, RANGE_PRESERVING_OPS, type WeightedNode } from "./int8-model.js";
+import { seededRandom } from "../util/random.js";
 
 /** The layer's kernel moved onto the 8-bit per-channel grid, in place; returns its quantization. */
 function quantizeKernel(node: WeightedNode): NodeQuantization["weights"] {
