@@ -101,7 +101,7 @@ export interface SearchResult {
 }
 
 /** The settings a resumed search must share with the log it continues (trials may grow). */
-const configOf = (options: SearchOptions) => ({ optimizer: options.optimizer, seed: options.seed ?? 0, reward: options.reward ?? "accuracy", learners: options.learners, latencyBatch: options.latencyBatch ?? null });
+const configOf = (options: SearchOptions) => ({ optimizer: options.optimizer, seed: options.seed ?? 0, reward: options.reward ?? "accuracy", learners: options.learners, latencyBatch: options.latencyBatch ?? null, ddpg: options.optimizer === "ddpg" ? options.ddpg ?? {} : null });
 
 /** Writes search.json (temp + rename) or, when resuming, checks that the settings are the log's. */
 async function checkConfig(options: SearchOptions, logged: number): Promise<void> {
