@@ -21,6 +21,7 @@ import { fineTuneRecipe } from "../train/recipes.js";
 import { activateBackend, BACKEND_OPTIONS, JSON_OPTION } from "./backend-options.js";
 import { optionsHelp, parseOptions, requireOptions, UsageError, type OptionSpec, type ParsedOptions } from "./args.js";
 import { checkModelFitsDataset } from "./model-fits-dataset.js";
+import { checkSearchFlags, compressWithSearch, SEARCH_OPTIONS } from "./compress-search.js";
 import type { CommandIO } from "./train.js";
 
 const COMMON_OPTIONS: OptionSpec[] = [
@@ -58,6 +59,11 @@ validation), MACs, parameters, weight bytes and latency on our backend before an
 
 ${optionsHelp(COMMON_OPTIONS)}
 
+Search options (with --optimizer: the per-layer values of the first learner that declares them are
+searched on the validation split, every trial logged to --out/trials.jsonl, the best re-trained
+in full mode; --out also gets report.html):
+${optionsHelp(SEARCH_OPTIONS)}
+
 Learner options (given to every learner of the chain that takes them):
 ${learnerNames().map((name) => `  ${name}: ${learnerByName(name).description}\n${optionsHelp(learnerByName(name).options.map(asFlag)).replace(/^/gm, "  ")}`).join("\n")}`;
 
@@ -78,7 +84,7 @@ function chainNames(argv: readonly string[]): string[] {
 function learnerFlags(names: readonly string[]): OptionSpec[] {
   const byName = new Map<string, OptionSpec>();
   for (const name of names) for (const spec of learnerByName(name).options) byName.set(kebab(spec.name), asFlag(spec));
-  return [...byName.values()].filter((spec) => !COMMON_OPTIONS.some((common) => common.name === spec.name));
+  return [...byName.values()].filter((spec) => ![...COMMON_OPTIONS, ...SEARCH_OPTIONS].some((common) => common.name === spec.name));
 }
 
 /** Each learner's options: the recipe's training settings, then the flags it declares. */
@@ -162,7 +168,8 @@ export function summaryTable(result: { before: StoredMeasurement; after: StoredM
 
 export async function compressCommand(argv: readonly string[], io: CommandIO): Promise<Record<string, unknown>> {
   const names = chainNames(argv);
-  const o = parseOptions("pocketflow compress", argv, [...COMMON_OPTIONS, ...learnerFlags(names)]);
+  const o = parseOptions("pocketflow compress", argv, [...COMMON_OPTIONS, ...SEARCH_OPTIONS, ...learnerFlags(names)]);
+  checkSearchFlags(o);
   requireOptions("pocketflow compress", o, ["model", "out"]);
   const [directory, out] = [o.model as string, o.out as string];
   if (out === directory) throw new UsageError(`pocketflow compress: --out must differ from --model (${directory}): write the compressed model to a new directory`);
@@ -186,6 +193,10 @@ export async function compressCommand(argv: readonly string[], io: CommandIO): P
   const learners = names.map((name) => ({ learner: name, options: learnerOptions(name, o, net) }));
   for (const { learner, options } of learners) checkLearnerFlags(learner, options);
   io.progress.message(`pocketflow compress: ${names.join(" → ")} on ${datasetName} (${sampleCount(split.train)} train, ${validationCount} validation), backend ${backend}`);
+  if (o.optimizer !== undefined) {
+    const context = { o, io, names, learners, directory, out, model, datasetName, validationCount, splitSeed, normalization, backend };
+    return compressWithSearch({ ...context, data: { validation: split.validation, test: data.test } });
+  }
   const latencyBatch = (o["latency-batch"] as number | undefined) ?? 1;
   const result = await compress(model, {
     learners, data: { train: split.train, validation: split.validation, normalization }, test: data.test,
