@@ -45,7 +45,7 @@ function matern52(r: number): { k: number; dk: number } {
 }
 
 /** Squared coordinate differences of every pair (i, j), j < i, by dimension. */
-function pairDifferences(x: readonly number[][]): Float64Array {
+export function pairDifferences(x: readonly number[][]): Float64Array {
   const n = x.length;
   const d = x[0].length;
   const out = new Float64Array(n * n * d);
@@ -64,7 +64,7 @@ interface Posterior {
  * −(log marginal likelihood + log prior) at log-parameters θ = [log ℓ₁..ℓ_d, log σ_f², log σ_n²]
  * and its gradient: ∂/∂θ_j = −½ tr((ααᵀ − K⁻¹) ∂K/∂θ_j) (R&W eq. 5.9), K⁻¹ from the same factor.
  */
-function negativeLogPosterior(diffs: Float64Array, n: number, d: number, y: Float64Array, theta: Float64Array): Posterior {
+export function negativeLogPosterior(diffs: Float64Array, n: number, d: number, y: Float64Array, theta: Float64Array): Posterior {
   const inverseLength2 = Array.from({ length: d }, (_, k) => Math.exp(-2 * theta[k]));
   const signal = Math.exp(theta[d]);
   const noise = Math.exp(theta[d + 1]);

@@ -57,6 +57,10 @@ function projectedGradient(x: Float64Array, g: Float64Array, lower: Float64Array
   return g.map((v, i) => ((x[i] <= lower[i] && v > 0) || (x[i] >= upper[i] && v < 0) ? 0 : v));
 }
 
+/** Which coordinates sit on a bound, as a string key. */
+const activeSet = (x: Float64Array, lower: Float64Array, upper: Float64Array): string =>
+  Array.from(x, (v, i) => (v <= lower[i] ? "l" : v >= upper[i] ? "u" : "-")).join("");
+
 /** Minimises f over the box [lower, upper] from x0. */
 export function minimizeBoxLbfgs(f: Objective, x0: ArrayLike<number>, lower: Float64Array, upper: Float64Array, options: LbfgsOptions = {}): LbfgsResult {
   const maxIterations = options.maxIterations ?? 100;
@@ -87,10 +91,15 @@ export function minimizeBoxLbfgs(f: Objective, x0: ArrayLike<number>, lower: Flo
       if (Number.isFinite(trial.value) && trial.value <= value + ARMIJO * dot(gradient, step)) accepted = { x: next, ...trial };
     }
     if (!accepted) break;
-    const s = accepted.x.map((v, i) => v - x[i]);
-    const y = accepted.gradient.map((v, i) => v - gradient[i]);
+    // Curvature pairs over the free coordinates only: a coordinate held on a bound keeps a
+    // large gradient whose changes would swamp the scaling sᵀy / yᵀy.
+    const free = (i: number): boolean => accepted.x[i] > lower[i] && accepted.x[i] < upper[i];
+    const s = accepted.x.map((v, i) => (free(i) ? v - x[i] : 0));
+    const y = accepted.gradient.map((v, i) => (free(i) ? v - gradient[i] : 0));
     const sy = dot(s, y);
-    if (sy > 1e-12) {
+    // Curvature seen while a coordinate was free misleads once it sits on a bound (and back).
+    if (activeSet(accepted.x, lower, upper) !== activeSet(x, lower, upper)) pairs.length = 0;
+    else if (sy > 1e-12) {
       pairs.push({ s, y, rho: 1 / sy });
       if (pairs.length > memory) pairs.shift();
     }
