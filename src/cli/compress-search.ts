@@ -13,6 +13,7 @@ import { modelFiles } from "../io/model-files.js";
 import { measureModel } from "../learners/compress.js";
 import type { CompressedModel } from "../learners/learner.js";
 import { learnerByName } from "../learners/registry.js";
+import { OPTIMIZERS } from "../search/optimizers.js";
 import { searchReport } from "../search/report.js";
 import { REWARD_NAMES, type RewardName } from "../search/rewards.js";
 import { layerValues, retrainBest, runSearch, type SearchProgress } from "../search/search-loop.js";
@@ -23,7 +24,7 @@ import { UsageError, type OptionSpec, type ParsedOptions } from "./args.js";
 import { formatDuration } from "./progress.js";
 import type { CommandIO } from "./train.js";
 
-export const SEARCH_OPTIMIZERS = ["random", "ddpg"] as const;
+export const SEARCH_OPTIMIZERS = Object.keys(OPTIMIZERS);
 
 export const SEARCH_OPTIONS: OptionSpec[] = [
   { name: "optimizer", kind: "string", choices: SEARCH_OPTIMIZERS, help: "search the first searchable learner's per-layer values with this optimizer, then re-train the best" },

@@ -10,10 +10,10 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { resolveOptions, type CompressedModel, type Learner } from "../learners/learner.js";
 import { constraintFor, type LayerConstraint } from "./constraints.js";
-import { Ddpg, type DdpgOptions } from "./ddpg.js";
+import type { DdpgOptions } from "./ddpg.js";
 import { layerFeatures } from "./layer-state.js";
 import type { Optimizer } from "./optimizer.js";
-import { RandomSearch } from "./random-search.js";
+import { optimizerByName } from "./optimizers.js";
 import { reward as rewardOf, type RewardName } from "./rewards.js";
 import { optionsOfPoint, spaceOfHyperParameters, type Point, type SearchSpace } from "./space.js";
 import { appendTrial, readTrials, TRIAL_LOG, type TrialRecord } from "./trial-log.js";
@@ -55,9 +55,8 @@ export function trialLearners(plan: SearchPlan, learners: readonly ChainLearner[
 
 /** The optimizer of that name: ddpg walks the plan's layers with its constraint; the others see the space alone. */
 export function makeOptimizer(name: string, plan: SearchPlan, seed: number, ddpg: Omit<DdpgOptions, "seed" | "constraint" | "layerFeatures"> = {}): Optimizer {
-  if (name === "ddpg") return new Ddpg(plan.space, { ...ddpg, seed, constraint: plan.constraint, layerFeatures: plan.features });
-  if (name === "random") return new RandomSearch(plan.space, { seed });
-  throw new RangeError(`search: optimizer must be one of random, ddpg, but got '${name}'`);
+  const options: DdpgOptions = name === "ddpg" ? { ...ddpg, seed, constraint: plan.constraint, layerFeatures: plan.features } : { seed };
+  return optimizerByName(name, plan.space, options);
 }
 
 export interface SearchOptions {

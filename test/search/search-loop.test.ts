@@ -100,6 +100,25 @@ describe("search loop", () => {
     expect(resumed.best.index).toBe(uninterrupted.best.index);
   }, 60_000);
 
+  for (const optimizer of ["random", "tpe", "gp", "ddpg"]) {
+    it(`drives ${optimizer} through the loop, every evaluated point on budget (a runner scoring the ratios, 12 trials)`, async () => {
+      const layers = prunableLayers(graph);
+      const budget = 0.6 * graphCost(graph).macs;
+      const runner = {
+        run: async (request: { learners: ReadonlyArray<{ options: Record<string, unknown> }> }) => {
+          const ratios = request.learners[0].options.ratios as Record<string, number>;
+          const macs = thinnedMacs(graph, layers, keptChannelsOf("channel", graph, layers, 0.6, ratios, 4));
+          const validationAccuracy = 1 - Object.values(ratios).reduce((sum, r, i) => sum + (r - (i % 2 === 0 ? 1 : 0.25)) ** 2, 0) / 9;
+          return { metrics: { validationAccuracy, macs, params: 1, unprunedParams: 1, weightBytes: 4, sparseBytes: 4, packedBytes: 4 }, seconds: 0 };
+        },
+        close: async () => {},
+      };
+      const result = await search(`optimizer-${optimizer}`, { optimizer, trials: 12, runner, ddpg: { warmupEpisodes: 4, batchSize: 16 } });
+      expect(result.trials).toHaveLength(12);
+      for (const trial of result.trials) expect(trial.metrics?.macs).toBeLessThanOrEqual(budget);
+    }, 60_000);
+  }
+
   it("refuses to run over a log without --resume, and names what changed when resuming", async () => {
     await expect(search("whole")).rejects.toThrow(/already holds 6 trials; pass --resume/);
     await expect(search("whole", { resume: true, seed: 5 })).rejects.toThrow(/seed was 4, now 5/);
