@@ -34,6 +34,7 @@ export const SEARCH_OPTIONS: OptionSpec[] = [
   { name: "search-seed", kind: "integer", min: 0, help: "seed of the optimizer", defaultText: "0" },
   { name: "search-latency", kind: "flag", help: "measure every candidate's latency (noisy)" },
   { name: "warmup", kind: "integer", min: 0, help: "ddpg: episodes of random actions before the actor acts", defaultText: "a quarter of --trials, at most 20" },
+  { name: "no-retrain", kind: "flag", help: "write the best candidate as the search built it (fast mode), without the full re-training" },
   { name: "trial-memory", kind: "integer", min: 64, help: "heap limit of the trial worker, in MiB", defaultText: "4096" },
 ];
 
@@ -107,11 +108,12 @@ export async function compressWithSearch(c: SearchContext): Promise<Record<strin
       },
     });
     const { best, plan } = result;
-    io.progress.message(`search: re-training the best candidate (trial ${best.index}, reward ${best.score?.toFixed(4)}) in full mode`);
+    const mode = o["no-retrain"] === true ? "fast" : "full";
+    io.progress.message(`search: ${mode === "full" ? "re-training" : "rebuilding"} the best candidate (trial ${best.index}, reward ${best.score?.toFixed(4)}) in ${mode} mode`);
     const staging = join(out, `.model.partial-${process.pid}`);
     await rm(staging, { recursive: true, force: true });
-    const final = await retrainBest({ learners: c.learners, runner, latencyBatch: o["no-latency"] === true ? undefined : ((o["latency-batch"] as number | undefined) ?? 1) }, plan, best, staging);
-    if (final.error !== undefined) throw new Error(`search: re-training the best candidate failed: ${final.error}; the search's trials are kept in ${out}: fix the cause and run again with --resume`);
+    const final = await retrainBest({ learners: c.learners, runner, latencyBatch: o["no-latency"] === true ? undefined : ((o["latency-batch"] as number | undefined) ?? 1) }, plan, best, staging, mode);
+    if (final.error !== undefined) throw new Error(`search: ${mode === "full" ? "re-training" : "rebuilding"} the best candidate failed: ${final.error}; the search's trials are kept in ${out}: fix the cause and run again with --resume`);
     await moveModelInto(staging, out);
     const before = { ...measureModel(c.model, { validation: c.data.validation, test: c.data.test, normalization: c.normalization }), storedBytes: await storedBytes(c.directory) };
     const after = { ...final.metrics, storedBytes: await storedBytes(out) };
@@ -121,7 +123,7 @@ export async function compressWithSearch(c: SearchContext): Promise<Record<strin
     if (o.json !== true) io.stdout(searchSummary(best, layers, before, after));
     return {
       command: "compress", model: c.directory, out, dataset: c.datasetName, learners: c.names, backend: c.backend,
-      search: { optimizer, reward, trials, replayed: result.replayed, failed: result.trials.filter((t) => t.error !== undefined).length, budget: plan.constraint?.description, best: { index: best.index, score: best.score, point: best.repaired, metrics: best.metrics }, layers },
+      search: { optimizer, reward, trials, retrain: mode, replayed: result.replayed, failed: result.trials.filter((t) => t.error !== undefined).length, budget: plan.constraint?.description, best: { index: best.index, score: best.score, point: best.repaired, metrics: best.metrics }, layers },
       before, after, report: join(out, "report.html"), seconds: (performance.now() - started) / 1000,
     };
   } finally {

@@ -172,9 +172,9 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
   return { plan, trials, best, replayed: Math.min(logged.length, options.trials) };
 }
 
-/** The winner re-trained: the chain in full mode with the best point's options, saved to `saveTo` by the runner. */
-export function retrainBest(options: Pick<SearchOptions, "learners" | "runner" | "latencyBatch">, plan: SearchPlan, best: TrialRecord, saveTo: string): Promise<TrialOutcome> {
-  return options.runner.run({ index: -1, learners: trialLearners(plan, options.learners, best.repaired), mode: "full", latencyBatch: options.latencyBatch, saveTo });
+/** The winner re-trained: the chain in full mode (or fast: as the search built it) with the best point's options, saved to `saveTo` by the runner. */
+export function retrainBest(options: Pick<SearchOptions, "learners" | "runner" | "latencyBatch">, plan: SearchPlan, best: TrialRecord, saveTo: string, mode: "fast" | "full" = "full"): Promise<TrialOutcome> {
+  return options.runner.run({ index: -1, learners: trialLearners(plan, options.learners, best.repaired), mode, latencyBatch: options.latencyBatch, saveTo });
 }
 
 /** The per-layer values of a point (the searched option's map), for the summary and the report. */

@@ -19,7 +19,7 @@ export interface ChainLearner {
 }
 
 export interface TrialRequest {
-  /** The trial's index (-1: the winner's re-training). */
+  /** The trial's index (-1: the winner's re-training, the only one measured on the test set). */
   index: number;
   learners: readonly ChainLearner[];
   /** 'fast' inside the search, 'full' for the winner. */
@@ -59,7 +59,7 @@ export async function evaluateTrial(model: CompressedModel, data: LearnerData & 
     const learner = learnerByName(step.learner);
     current = await learner.compress(current, data, resolveOptions(learner, optionsForMode(learner, step.options, request.mode)));
   }
-  const measured = measureModel(current, { validation: data.validation, test: request.mode === "full" ? data.test : undefined, normalization: data.normalization });
+  const measured = measureModel(current, { validation: data.validation, test: request.index < 0 ? data.test : undefined, normalization: data.normalization });
   const { validationAccuracy, testAccuracy, macs, params, unprunedParams, weightBytes, sparseBytes, packedBytes } = measured;
   if (validationAccuracy === undefined) throw new Error("search: trials need a validation split to be measured on; hold some training samples out (--validation)");
   const metrics: TrialOutcome["metrics"] = { validationAccuracy, macs, params, unprunedParams, weightBytes, sparseBytes, packedBytes, ...(testAccuracy === undefined ? {} : { testAccuracy }) };
