@@ -4,7 +4,7 @@
 import type { CompressedModel } from "../graph/compressed-model.js";
 import type { GraphNode } from "../graph/ir.js";
 import { activationParams, fusedActivations, kernelNameOf, weightQuantizationOf, type ActivationParams, type WeightedNode } from "../deploy/int8-model.js";
-import { roundHalfEven } from "../kernels/rounding.js";
+import { int32Bias } from "../deploy/engine-int8-steps.js";
 import type { OnnxBuilder } from "./onnx-builder.js";
 import { DataType, rawBytes } from "./onnx-proto.js";
 
@@ -53,7 +53,8 @@ export class Int8Tensors {
     const inputScale = this.params(node.inputs[0]).scale;
     const weightScales = weightQuantizationOf(this.model, node).scales;
     const scales = Float32Array.from(weightScales, (w) => inputScale * w);
-    const q = Int32Array.from(values, (v, c) => roundHalfEven(v / scales[c]));
+    // the int8 engine's very biases (rounded in f64), so both run the same integers
+    const q = int32Bias(values, inputScale, weightScales, values.length);
     return { q: this.b.initializer({ dataType: DataType.INT32, dims: [q.length], raw: rawBytes(q) }, `${node.id}/bias_quantized`), scales };
   }
 }

@@ -3,20 +3,25 @@
 // off: QuantizeLinear/DequantizeLinear as written, that is float fake quantization with the
 // model's own parameters. onnxruntime's integer kernels (the optimized QDQ graph and the
 // QOperator graph) must agree with it on the logits within a LSB or so of the logits' scale and
-// on every top-1 class. (The int8 engine, deploy/engine.ts, has no int8 path yet to compare to.)
+// on every top-1 class; so must they with our int8 engine (deploy/engine.ts, precision int8).
 // On the shipped trained ResNet-20, top-1 agreement with the float model is reported too.
 import * as tf from "@tensorflow/tfjs-core";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import * as ort from "onnxruntime-node";
 import { onnx } from "onnx-proto";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { Graph } from "../../src/graph/ir.js";
 import { activationParams } from "../../src/deploy/int8-model.js";
 import { exportOnnx } from "../../src/export/onnx.js";
+import { loadEngine } from "../../src/deploy/engine.js";
 import { createNet } from "../../src/nets/zoo.js";
 import { uncompressed, type CompressedModel } from "../../src/graph/compressed-model.js";
 import type { Dataset } from "../../src/data/dataset.js";
 import { loadDataset } from "../../src/data/registry.js";
 import { loadCompressedModel } from "../../src/io/compressed-model-dir.js";
-import { everyOpGraph } from "../graph/test-graphs.js";
+import { add, concatenate, conv, dense, everyOpGraph, input, plain } from "../graph/test-graphs.js";
 import { randomizeBatchNorms } from "../graph/shrink-helpers.js";
 import { int8Model, withoutFinalSoftmax } from "./int8-fixture.js";
 import { argmaxRows, runOnnx, seededBatch } from "./onnx-run.js";
@@ -32,11 +37,21 @@ interface Agreement {
   top1: number;
 }
 
-async function compare(model: CompressedModel, flavor: "qdq" | "qoperator", batch: number, seed: number): Promise<Agreement> {
+/** The int8 engine's outputs by output id (dequantized, as the ONNX outputs are). */
+function engineOutputs(model: CompressedModel, x: { shape: number[]; values: Float32Array }): Record<string, Float32Array> {
+  const outputs = loadEngine(model, { precision: "int8" }).runOutputs(x.values, x.shape[0]);
+  return Object.fromEntries(model.graph.outputs.map((id, i) => [id, Float32Array.from(outputs[i])]));
+}
+
+/**
+ * The export's outputs in onnxruntime (its integer kernels: optimizations on) against a reference:
+ * the QDQ graph unoptimized (fake quantization) or our int8 engine.
+ */
+async function compare(model: CompressedModel, flavor: "qdq" | "qoperator", batch: number, seed: number, against: "fake quantization" | "int8 engine"): Promise<Agreement> {
   const { graph } = model;
   const x = seededBatch(graph, batch, seed);
   const inputName = graph.nodes[0].id;
-  const reference = await runOnnx(exportOnnx(model, { flavor: "qdq" }), inputName, x, "disabled");
+  const reference = against === "int8 engine" ? engineOutputs(model, x) : await runOnnx(exportOnnx(model, { flavor: "qdq" }), inputName, x, "disabled");
   const actual = await runOnnx(exportOnnx(model, { flavor }), inputName, x, "all");
   let maxLsb = 0;
   for (const id of graph.outputs) {
@@ -54,21 +69,47 @@ function quantized(graph: Graph, seed: number): CompressedModel {
   return int8Model(logits, seededBatch(logits, 8, seed));
 }
 
-const MODELS: Array<[string, () => Graph]> = [
+/** Name, graph, and whether the int8 engine runs it (it has no three-input add). */
+const MODELS: Array<[string, () => Graph, boolean?]> = [
   ["every int8 op (pad, folded bn, fused relu, depthwise, relu6, max/avg pool, add, dilation, flatten, dropout, dense, gap)", everyOpGraph],
+  ["float islands in QOperator (relu after a max pool, a three-input add, a concatenation)", () => ({
+    name: "islands",
+    nodes: [
+      input("x", [8, 8, 3]), conv("a", "x", 3, 3, 4, { useBias: true }), conv("b", "x", 1, 3, 4), conv("c", "x", 3, 3, 4),
+      { op: "maxPool", id: "mp", inputs: ["a"], poolSize: [2, 2], strides: [1, 1], padding: "same" }, plain("relu", "mp/relu", "mp"),
+      add("sum3", "mp/relu", "b", "c"), concatenate("cat", "sum3", "b"), plain("globalAvgPool", "gap", "cat"), dense("fc", "gap", 8, 4),
+    ],
+    outputs: ["fc"],
+  }), false],
   ["lenet", () => createNet("lenet", { seed: 2 })],
   ["resnet20 (16×16 input)", () => randomizeBatchNorms(createNet("resnet20", { seed: 3, inputShape: [16, 16, 3] }), 5)],
   ["mobilenet-v2 0.5 (16×16 input)", () => randomizeBatchNorms(createNet("mobilenet-v2", { seed: 4, widthMultiplier: 0.5, inputShape: [16, 16, 3] }), 6)],
 ];
 
-describe("exportOnnx int8 in onnxruntime vs fake quantization", () => {
-  it.each(MODELS)("%s: QDQ and QOperator within 1 LSB of the logits' scale, top-1 identical", async (name, make) => {
+describe("exportOnnx int8 in onnxruntime vs fake quantization and vs the int8 engine", () => {
+  it.each(MODELS)("%s: QDQ and QOperator within 1 LSB of fake quantization and 4 LSB of the int8 engine (logits' scale), top-1 identical", async (name, make, engine = true) => {
     const model = quantized(make(), 1);
+    const references = engine ? (["fake quantization", "int8 engine"] as const) : (["fake quantization"] as const);
+    for (const [flavor, against] of references.flatMap((r) => [["qdq", r], ["qoperator", r]] as const)) {
+      const agreement = await compare(model, flavor, 8, 9, against);
+      console.log(`${name} ${flavor} vs ${against}: max ${agreement.maxLsb.toFixed(2)} LSB, top-1 ${agreement.top1}`);
+      // onnxruntime requantizes in float (round half to even), the engine in TFLite's fixed point:
+      // one layer differs by at most 1 LSB (below), and those differences travel to the logits
+      expect(agreement.maxLsb, `${flavor} vs ${against}`).toBeLessThanOrEqual((against === "int8 engine" ? 4 : 1) + 1e-3);
+      expect(agreement.top1, `${flavor} vs ${against}`).toBe(1);
+    }
+  });
+
+  it("one layer (conv + bias + fused relu; dense + bias): onnxruntime and the int8 engine within 1 LSB", async () => {
+    const graph: Graph = {
+      name: "one_layer",
+      nodes: [input("x", [6, 6, 3]), conv("c", "x", 3, 3, 8, { useBias: true }), plain("relu", "r", "c"), plain("flatten", "f", "r"), dense("d", "f", 288, 5)],
+      outputs: ["d"],
+    };
+    const model = quantized(graph, 3);
     for (const flavor of ["qdq", "qoperator"] as const) {
-      const agreement = await compare(model, flavor, 8, 9);
-      console.log(`${name} ${flavor}: max ${agreement.maxLsb.toFixed(2)} LSB, top-1 ${agreement.top1}`);
+      const agreement = await compare(model, flavor, 8, 4, "int8 engine");
       expect(agreement.maxLsb, flavor).toBeLessThanOrEqual(1 + 1e-3);
-      expect(agreement.top1, flavor).toBe(1);
     }
   });
 
@@ -111,6 +152,17 @@ describe("exportOnnx int8: the model files", () => {
     expect(ops.filter((op) => op === "QLinearConv")).toHaveLength(5);
     expect(ops).toEqual(expect.arrayContaining(["com.microsoft.QLinearAdd", "com.microsoft.QLinearAveragePool", "com.microsoft.QLinearGlobalAveragePool"]));
     expect(ops).not.toContain("Conv");
+  });
+
+  it("onnxruntime runs the QDQ graph on its integer kernels: after its fusions no float Conv or Gemm is left", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "pf-qdq-")), "optimized.onnx");
+    const lenet = quantized(createNet("lenet", { seed: 2 }), 1);
+    const session = await ort.InferenceSession.create(exportOnnx(lenet), { graphOptimizationLevel: "all", optimizedModelFilePath: file });
+    await session.release();
+    const ops = opTypes(new Uint8Array(readFileSync(file))).map((op) => op.replace(/^com\.microsoft\./, ""));
+    rmSync(dirname(file), { recursive: true, force: true });
+    expect(ops.filter((op) => op === "QLinearConv")).toHaveLength(2);
+    expect(ops.some((op) => /^(Fused)?(Conv|Gemm)$/.test(op))).toBe(false);
   });
 
   it("a model that breaks the integer-model contract is an error naming the node", () => {
