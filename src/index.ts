@@ -109,3 +109,12 @@ export {
 export { exportOnnx, exportOnnxFloat, saveOnnx, type OnnxExportOptions, type OnnxFlavor } from "./export/onnx.js";
 export { ExportError } from "./export/onnx-builder.js";
 export { saveTfjs, quantizedArtifacts, type TfjsExportOptions, type TfjsExportSummary, type StoredWeight, type WeightStorage } from "./export/tfjs.js";
+
+// Search: budgets as repairs, DDPG, the search loop over isolated trials with its resumable log, the report.
+export { channelBudget, sparsityTarget, bitsBudget, constraintFor, walkRepair, type LayerConstraint } from "./search/constraints.js";
+export { Ddpg, type DdpgOptions } from "./search/ddpg.js";
+export { planSearch, runSearch, retrainBest, layerValues, type SearchOptions, type SearchPlan, type SearchProgress, type SearchResult } from "./search/search-loop.js";
+export { reward, REWARD_NAMES, type RewardName } from "./search/rewards.js";
+export { appendTrial, readTrials, TRIAL_LOG, type TrialRecord, type TrialMetrics } from "./search/trial-log.js";
+export { InlineTrialRunner, WorkerTrialRunner, type TrialRunner, type TrialWorkerData, type WorkerRunnerOptions } from "./search/trial-runner.js";
+export { searchReport, escapeHtml } from "./search/report.js";
