@@ -33,7 +33,7 @@ export class RangeTracker {
     tf.tidy(() => {
       const weight = this.seen === 0 ? 1 : update === "mean" ? 1 / (this.seen + 1) : 1 - this.decay;
       const fold = (variable: tf.Variable, batch: tf.Tensor) => variable.assign(tf.add(variable, tf.mul(tf.sub(batch, variable), weight)) as tf.Scalar);
-      fold(this.min, tf.min(x));
+      fold(this.min, tf.neg(tf.max(tf.neg(x)))); // the cpu backend's Min kernel is slower than Neg and Max together
       fold(this.max, tf.max(x));
     });
     this.seen++;

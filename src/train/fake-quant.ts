@@ -3,7 +3,7 @@
 // the backward pass is the straight-through estimator, clipped to the grid's range for
 // activations (their eq. 12: saturated values get no gradient). Only tfjs ops, so a training
 // forward pass runs on any backend tfjs has (tfjs-node-gpu included), not on our kernels; the
-// grid is the one src/kernels/quant-params.ts gives (round half to even, as tf.round does).
+// grid is the one src/kernels/quant-params.ts gives (round half to even).
 import * as tf from "@tensorflow/tfjs-core";
 import { straightThrough } from "./straight-through.js";
 
@@ -18,14 +18,29 @@ export interface TensorGrid {
   qmax: number;
 }
 
+/**
+ * 1.5·2^23: a float32 sum with it, for |x| < 2^22, lies in [2^23, 2^24), where float32 has no
+ * fraction bits, so the addition itself rounds x half to even (IEEE 754's default rounding) and
+ * subtracting it back is exact.
+ */
+const ROUNDING_SHIFT = 12582912;
+
+/**
+ * Round half to even, as tf.round, in two elementwise passes that our backend runs on the SIMD
+ * core (tf.round is a per-element function call on the cpu backend, and was the largest cost of a
+ * quantization-aware step). Exact for |x| < 2^22; beyond, a value stays beyond any 8-bit grid and
+ * is clamped the same.
+ */
+export const roundHalfEven = (x: tf.Tensor): tf.Tensor => tf.sub(tf.add(x, ROUNDING_SHIFT), ROUNDING_SHIFT);
+
 /** The forward value of fake quantization on a grid, with no gradient rule (inference). */
 export function roundToGrid(x: tf.Tensor, grid: TensorGrid): tf.Tensor {
   const { scale, zeroPoint, qmin, qmax } = grid;
   if (typeof zeroPoint === "number") {
     // clamp(round(x/s) + z, qmin, qmax) − z = clamp(round(x/s), qmin − z, qmax − z) for an integer z: two passes fewer
-    return tf.mul(tf.clipByValue(tf.round(tf.div(x, scale)), qmin - zeroPoint, qmax - zeroPoint), scale);
+    return tf.mul(tf.clipByValue(roundHalfEven(tf.div(x, scale)), qmin - zeroPoint, qmax - zeroPoint), scale);
   }
-  const q = tf.clipByValue(tf.add(tf.round(tf.div(x, scale)), zeroPoint), qmin, qmax);
+  const q = tf.clipByValue(tf.add(roundHalfEven(tf.div(x, scale)), zeroPoint), qmin, qmax);
   return tf.mul(tf.sub(q, zeroPoint), scale);
 }
 
@@ -44,8 +59,10 @@ export function fakeQuantizeOnGrid(x: tf.Tensor, grid: TensorGrid): tf.Tensor {
       value: roundToGrid(input, { scale: s, zeroPoint: z, qmin: grid.qmin, qmax: grid.qmax }),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [kept, lo, hi] = saved;
-        const inside = tf.logicalAnd(tf.greaterEqual(kept, lo), tf.lessEqual(kept, hi));
-        return [tf.mul(dy, tf.cast(inside, dy.dtype)), tf.zerosLike(s), tf.zerosLike(z)];
+        // 1 − [x < lo] − [x > hi] with step (elementwise kernels of our backend): comparisons
+        // against a broadcast scalar take the cpu backend's slow broadcasting path
+        const inside = tf.sub(1, tf.add(tf.step(tf.sub(lo, kept)), tf.step(tf.sub(kept, hi))));
+        return [tf.mul(dy, inside), tf.zerosLike(s), tf.zerosLike(z)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

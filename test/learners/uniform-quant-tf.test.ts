@@ -25,7 +25,7 @@ import { RangeTracker } from "../../src/train/activation-ranges.js";
 import { modelForward } from "../../src/train/evaluate.js";
 import { evaluateGraph } from "../../src/train/evaluate-graph.js";
 import { evaluateQuantized, quantizedForward } from "../../src/train/evaluate-quantized.js";
-import { asymmetricGrid, fakeQuantizeOnGrid, perChannelSymmetricFakeQuant } from "../../src/train/fake-quant.js";
+import { asymmetricGrid, fakeQuantizeOnGrid, perChannelSymmetricFakeQuant, roundHalfEven } from "../../src/train/fake-quant.js";
 import { composeTraining } from "../../src/train/training-parts.js";
 import { randomizeBatchNorms } from "../graph/shrink-helpers.js";
 
@@ -274,5 +274,13 @@ describe("fake quantizers in tfjs ops", () => {
     expect(y[0]).toBeCloseTo(-params.zeroPoint * params.scale, 6); // clamped at the range's low end
     const gradient = tf.grad((input: tf.Tensor) => tf.sum(fakeQuantizeOnGrid(input, grid)))(x).dataSync();
     expect(Array.from(gradient)).toEqual([0, 1, 1, 1, 1, 1, 1, 0]);
+  });
+});
+
+describe("roundHalfEven", () => {
+  it("x=[14]: rounds as tf.round (half to even), negatives and grid-sized values included", () => {
+    const x = tf.tensor1d([-2.5, -1.5, -0.5, -0.49, 0.5, 1.5, 2.5, 3.4999, 126.5, 127.5, -127.5, 254.5, 1e6 + 0.5, 0]);
+    const plusZero = (t: tf.Tensor) => Array.from(t.dataSync(), (v) => v + 0); // -0 and 0 alike
+    expect(plusZero(roundHalfEven(x))).toEqual(plusZero(tf.round(x)));
   });
 });
