@@ -11,6 +11,7 @@
 // i32x4.dot_i16x8_s (pmaddwd) does 8 multiply-adds: A pairs are splatted with
 // v128.load32_splat, B holds [b(k,j), b(k+1,j)] for 4 columns per vector.
 import { clipF32, clipF32x4 } from "./elementwise";
+import { dotPairQ8, storeTileQ8 } from "./tile-q8";
 
 export const GEMM_TILE_ROWS: i32 = 4;
 export const GEMM_PANEL_COLS: i32 = 8;
@@ -375,18 +376,6 @@ export function gemm_q8_pack_b(b: usize, ldb: i32, k: i32, n: i32, signed: bool,
   }
 }
 
-// @ts-ignore: decorator
-@inline
-function extractI32(v: v128, lane: i32): i32 {
-  return lane == 0 ? i32x4.extract_lane(v, 0) : lane == 1 ? i32x4.extract_lane(v, 1) : lane == 2 ? i32x4.extract_lane(v, 2) : i32x4.extract_lane(v, 3);
-}
-
-// @ts-ignore: decorator
-@inline
-function dotRowQ8(acc: v128, a: v128, b: v128): v128 {
-  return i32x4.add(acc, i32x4.dot_i16x8_s(a, b));
-}
-
 /** One 4×8 int32 tile over `pairs` k-pairs; two pairs per iteration (measured ~15% faster than one). */
 // @ts-ignore: decorator
 @inline
@@ -398,40 +387,17 @@ function microQ8(a: usize, b: usize, pairs: i32, c: usize, ldc: i32, rows: i32, 
     const b0 = v128.load(b);
     const b1 = v128.load(b, 16);
     let a0 = v128.load32_splat(a);
-    c00 = dotRowQ8(c00, a0, b0); c01 = dotRowQ8(c01, a0, b1);
+    c00 = dotPairQ8(c00, a0, b0); c01 = dotPairQ8(c01, a0, b1);
     a0 = v128.load32_splat(a, 4);
-    c10 = dotRowQ8(c10, a0, b0); c11 = dotRowQ8(c11, a0, b1);
+    c10 = dotPairQ8(c10, a0, b0); c11 = dotPairQ8(c11, a0, b1);
     a0 = v128.load32_splat(a, 8);
-    c20 = dotRowQ8(c20, a0, b0); c21 = dotRowQ8(c21, a0, b1);
+    c20 = dotPairQ8(c20, a0, b0); c21 = dotPairQ8(c21, a0, b1);
     a0 = v128.load32_splat(a, 12);
-    c30 = dotRowQ8(c30, a0, b0); c31 = dotRowQ8(c31, a0, b1);
+    c30 = dotPairQ8(c30, a0, b0); c31 = dotPairQ8(c31, a0, b1);
     a += 16;
     b += 32;
   }
-  const stride = <usize>ldc << 2;
-  if (rows == 4 && cols == 8) {
-    if (add) {
-      c00 = i32x4.add(c00, v128.load(c)); c01 = i32x4.add(c01, v128.load(c, 16));
-      c10 = i32x4.add(c10, v128.load(c + stride)); c11 = i32x4.add(c11, v128.load(c + stride, 16));
-      c20 = i32x4.add(c20, v128.load(c + 2 * stride)); c21 = i32x4.add(c21, v128.load(c + 2 * stride, 16));
-      c30 = i32x4.add(c30, v128.load(c + 3 * stride)); c31 = i32x4.add(c31, v128.load(c + 3 * stride, 16));
-    }
-    v128.store(c, c00); v128.store(c, c01, 16);
-    v128.store(c + stride, c10); v128.store(c + stride, c11, 16);
-    v128.store(c + 2 * stride, c20); v128.store(c + 2 * stride, c21, 16);
-    v128.store(c + 3 * stride, c30); v128.store(c + 3 * stride, c31, 16);
-    return;
-  }
-  for (let r = 0; r < rows; r++) {
-    const lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
-    const hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
-    const row = c + <usize>r * stride;
-    for (let j = 0; j < cols; j++) {
-      const v = j < 4 ? extractI32(lo, j) : extractI32(hi, j - 4);
-      const p = row + (<usize>j << 2);
-      store<i32>(p, add ? load<i32>(p) + v : v);
-    }
-  }
+  storeTileQ8(c, ldc, rows, cols, add, c00, c01, c10, c11, c20, c21, c30, c31);
 }
 
 /** int32 C rows of tiles [t0, t1) = packed 8-bit A · packed 8-bit B (+ C when accumulate). */

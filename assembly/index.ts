@@ -23,3 +23,4 @@ export * from "./winograd";
 export * from "./depthwise-q8";
 export * from "./pooling-q8";
 export * from "./add-q8";
+export * from "./conv-q8";

@@ -3,11 +3,10 @@
 // (requantize_i32_q8) with the fused relu/relu6 as its clamp. Every constant a step reads at run
 // time (packed weights, int32 biases, requantization tables, quantization parameters) is made
 // resident at load; per run, each step is raw kernel calls over its pointers and scratch. Large
-// batches go through in chunks of whole images whose scratch (im2col bytes, packed A, int32
+// batches go through in chunks of whole images whose scratch (the widened padded input, int32
 // sums) stays in cache between the kernels, as the fp32 convolution does.
 import { convGeometry, type ConvGeometry, type Padding } from "../kernels/conv-geometry.js";
 import type { KernelCore, Staging } from "../kernels/core.js";
-import { im2colIsIdentity } from "../kernels/conv2d.js";
 import { addRescaleFactors } from "../kernels/add-q8.js";
 import { activationBounds, quantizeMultipliers, type Activation } from "../kernels/requantize.js";
 import { multiplyByQuantizedMultiplierRef } from "../kernels/reference/requantize.js";
@@ -15,7 +14,7 @@ import type { Conv2DNode, DenseNode, DepthwiseConv2DNode, PoolNode } from "../gr
 import type { ActivationParams } from "./int8-model.js";
 import { kernelCall, type EngineStep, type Runnable } from "./engine-step.js";
 
-/** Scratch bytes per chunk: im2col, packed A and int32 sums of one chunk stay within L2. */
+/** Scratch bytes per chunk: a chunk's widened input (or int32 sums) stays within L2. */
 const CHUNK_BYTES = 2 ** 20;
 
 export type FusedRelu = "relu" | "relu6" | undefined;
@@ -84,54 +83,62 @@ export interface StepParams {
   output: ActivationParams;
 }
 
+/** The geometry of a conv2d, or of a dense layer as the 1×1 convolution of [batch, 1, 1, in]. */
+function convQ8Geometry(node: Conv2DNode | DenseNode, inShape: readonly number[], batch: number, padding?: Padding): ConvGeometry {
+  return node.op === "dense"
+    ? convGeometry([batch, 1, 1, inShape[inShape.length - 1]], 1, { padding: "valid" })
+    : convGeometry([batch, ...inShape], node.kernelSize, { strides: node.strides, dilations: node.dilation, padding: padding ?? node.padding });
+}
+
 /**
- * conv2d (or dense, as the 1×1 convolution of [batch, 1, 1, in]): im2col of the uint8 input
- * (padding with its zero point), the 8-bit GEMM into int32, requantization with the int32 bias.
+ * The K' × N weight codes of the direct convolution: the HWIO codes with each tap's channels
+ * padded from C to the even Cp with zero rows, so that k-pairs never straddle two taps.
+ */
+function directCodes(codes: Int8Array, taps: number, channels: number, paddedChannels: number, n: number): Int8Array {
+  if (paddedChannels === channels) return codes;
+  const out = new Int8Array(taps * paddedChannels * n);
+  for (let t = 0; t < taps; t++) out.set(codes.subarray(t * channels * n, (t + 1) * channels * n), t * paddedChannels * n);
+  return out;
+}
+
+/**
+ * conv2d (or dense): the uint8 input widened to int16 (x - zp) with its padding (the zero point,
+ * so 0) and read in place by the direct 8-bit GEMM (conv_q8_direct_nhwc), which requantizes each
+ * block of output pixels with the int32 bias and the fused clamp as soon as it is summed.
  */
 export function convQ8Step(
   core: KernelCore, node: Conv2DNode | DenseNode, input: string, inShape: readonly number[], params: StepParams, weightScales: Float32Array,
   relu: FusedRelu, padding?: Padding,
 ): EngineStep {
-  const spatial = node.op === "dense" ? [1, 1, inShape[inShape.length - 1]] : inShape;
-  const geometry = (batch: number): ConvGeometry => node.op === "dense"
-    ? convGeometry([batch, ...spatial], 1, { padding: "valid" })
-    : convGeometry([batch, ...spatial], node.kernelSize, { strides: node.strides, dilations: node.dilation, padding: padding ?? node.padding });
   const n = node.op === "dense" ? node.units : node.filters;
-  const single = geometry(1);
-  const k = single.patchSize;
-  const codes = core.allocCopy(int8Codes(node.weights.kernel.values, weightScales));
-  const packedB = core.malloc(Math.ceil(n / 8) * Math.ceil(k / 2) * 32);
-  kernelCall(core, "gemm_q8_pack_b", [codes.byteOffset, n, k, n, 1, 0, 0, packedB, 0, Math.ceil(n / 8)])();
+  const single = convQ8Geometry(node, inShape, 1, padding);
+  const cp = single.inChannels + (single.inChannels & 1);
+  const kPadded = single.kernelHeight * single.kernelWidth * cp;
+  const codes = core.allocCopy(directCodes(int8Codes(node.weights.kernel.values, weightScales), single.kernelHeight * single.kernelWidth, single.inChannels, cp, n));
+  const packedB = core.malloc(Math.ceil(n / 8) * (kPadded / 2) * 32);
+  kernelCall(core, "gemm_q8_pack_b", [codes.byteOffset, n, kPadded, n, 1, 0, 0, packedB, 0, Math.ceil(n / 8)])();
   core.free(codes);
   const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, n);
-  const requant = residentRequant(core, Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale), bias, params.output, relu);
-  const zpIn = params.input.zeroPoint;
+  const r = residentRequant(core, Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale), bias, params.output, relu);
+  const blockBytes = (core.exports.conv_q8_direct_scratch_bytes as (n: number) => number)(n);
   return {
     output: node.id, inputs: [input], outputBytesPerExample: single.rows * n,
     bind(batch, pointers): Runnable[] {
-      const g = geometry(batch);
-      const identity = im2colIsIdentity(g);
+      const g = convQ8Geometry(node, inShape, batch, padding);
+      const [hp, wp] = [g.inHeight + g.padTop + g.padBottom, g.inWidth + g.padLeft + g.padRight];
       const pixels = g.outHeight * g.outWidth;
+      const ranges = chunks(batch, hp * wp * cp * 2);
       const staging: Staging = core.staging();
-      const perImage = pixels * ((identity ? 0 : k) + Math.ceil(k / 2) * 4 + n * 4);
-      const ranges = chunks(batch, perImage);
-      const maxRows = (ranges[0][1] - ranges[0][0]) * pixels;
-      const cols = identity ? 0 : staging.scratch(maxRows * k);
-      const packedA = staging.scratch(Math.ceil(maxRows / 4) * Math.ceil(k / 2) * 16);
-      const acc = staging.scratch(maxRows * n * 4);
-      const imageBytes = g.inHeight * g.inWidth * g.inChannels;
-      const runnables = ranges.flatMap(([n0, n1]): Runnable[] => {
-        const rows = (n1 - n0) * pixels;
-        const tiles = Math.ceil(rows / 4);
-        const image = pointers.inputs[0] + n0 * imageBytes;
-        const a = identity ? image : cols;
-        return [
-          ...(identity ? [] : [kernelCall(core, "im2col_q8_nhwc", [image, ...windowGeometryArgs(g), 0, rows, zpIn, cols])]),
-          kernelCall(core, "gemm_q8_pack_a", [a, k, rows, k, 0, zpIn, packedA, 0, tiles]),
-          kernelCall(core, "gemm_q8_packed", [packedA, packedB, acc, n, rows, n, k, 0, tiles, 0]),
-          requantizeCall(core, requant, acc, rows, n, pointers.output + n0 * pixels * n),
-        ];
-      });
+      const padded = staging.scratch((ranges[0][1] - ranges[0][0]) * hp * wp * cp * 2);
+      const block = staging.scratch(blockBytes);
+      const runnables = ranges.flatMap(([n0, n1]): Runnable[] => [
+        kernelCall(core, "pad_widen_u8_i16", [pointers.inputs[0], params.input.zeroPoint, g.inHeight, g.inWidth, g.inChannels, g.padTop, g.padLeft, hp, wp, cp, n0, n1, padded]),
+        kernelCall(core, "conv_q8_direct_nhwc", [
+          padded, hp, wp, cp, g.kernelHeight, g.kernelWidth, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.outHeight, g.outWidth,
+          packedB, n, 0, (n1 - n0) * pixels, block,
+          r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, pointers.output + n0 * pixels * n,
+        ]),
+      ]);
       staging.release(); // scratch: the next step's may reuse it (see engine-step.ts)
       return runnables;
     },
