@@ -104,7 +104,8 @@ export async function exportCommand(argv: readonly string[], io: CommandIO): Pro
   }
   const summary = await writeDirectory(p.out, (staging) => saveTfjs(staging, model, { quantizeBytes: p.quantizeBytes }));
   if (!json) {
-    for (const w of summary.weights) io.stdout(`  ${w.name.padEnd(32)} ${w.storage.padEnd(18)} ${String(w.bytes).padStart(9)} bytes  max error ${w.maxError.toExponential(2)}`);
+    const width = Math.max(...summary.weights.map((w) => w.name.length));
+    for (const w of summary.weights) io.stdout(`  ${w.name.padEnd(width)}  ${w.storage.padEnd(18)} ${String(w.bytes).padStart(9)} bytes  max error ${w.maxError.toExponential(2)}`);
     io.stdout(`${p.model} → ${p.out}: tfjs LayersModel, weights ${kib(summary.weightBytes)} (float32: ${kib(summary.float32Bytes)})`);
   }
   return { command: "export", model: p.model, format: "tfjs", out: p.out, ...summary };
