@@ -101,7 +101,7 @@ export function searchReport(input: ReportInput): string {
     accuracyAgainst(trials, (t) => t.metrics?.macs, "MACs"),
     accuracyAgainst(trials, (t) => t.metrics?.packedBytes, "packed stored bytes"),
     trials.some((t) => t.metrics?.latencyMs !== undefined) ? accuracyAgainst(trials, (t) => t.metrics?.latencyMs, "latency ms") : "<p>latency was not measured during the search (pass --search-latency)</p>",
-    input.final === undefined ? "" : `<h2>The re-trained winner</h2>${table(Object.entries(input.final).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, format(v as number)]))}`,
+    input.final === undefined ? "" : `<h2>The winner, as written (re-trained unless --no-retrain)</h2>${table(Object.entries(input.final).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, format(v as number)]))}`,
     failed.length === 0 ? "" : `<h2>Failed trials</h2><ul>${failed.map((t) => `<li>trial ${t.index}: ${escapeHtml(t.error ?? "")}</li>`).join("")}</ul>`,
   ];
   const style = "body{font-family:sans-serif;max-width:640px;margin:2em auto;color:#222}table{border-collapse:collapse}th,td{text-align:left;padding:2px 10px 2px 0}th{font-weight:normal;color:#666}";
