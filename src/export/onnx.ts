@@ -4,7 +4,7 @@
 // convention) as QDQ graphs by default or as QOperator graphs (QLinearConv, QLinearMatMul, ...).
 import { rename, rm, writeFile } from "node:fs/promises";
 import type { CompressedModel } from "../graph/compressed-model.js";
-import { OnnxBuilder } from "./onnx-builder.js";
+import { ExportError, OnnxBuilder } from "./onnx-builder.js";
 import { emitFloatGraph, emitOutputs, floatHooks, graphValueInfos } from "./onnx-float.js";
 import { exportOnnxInt8, isInt8Model } from "./onnx-int8.js";
 
@@ -33,7 +33,13 @@ export function exportOnnxFloat(model: CompressedModel): Uint8Array {
 export function exportOnnx(model: CompressedModel, options: OnnxExportOptions = {}): Uint8Array {
   const flavor = options.flavor ?? (isInt8Model(model) ? "qdq" : "float");
   if (flavor === "float") return exportOnnxFloat(model);
-  return exportOnnxInt8(model, flavor);
+  try {
+    return exportOnnxInt8(model, flavor);
+  } catch (error) {
+    // an 8-bit model that is not an integer model was sent here by the default: say how to get its float graph
+    if (options.flavor !== undefined || !(error instanceof Error) || error instanceof ExportError) throw error;
+    throw new Error(`${error.message} (or export its float graph: flavor 'float', --float)`);
+  }
 }
 
 /** Writes bytes to `path` through a temporary file renamed into place: never a half-written model. */

@@ -17,7 +17,7 @@ import { activationParams } from "../../src/deploy/int8-model.js";
 import { exportOnnx } from "../../src/export/onnx.js";
 import { loadEngine } from "../../src/deploy/engine.js";
 import { createNet } from "../../src/nets/zoo.js";
-import { uncompressed, type CompressedModel } from "../../src/graph/compressed-model.js";
+import { uncompressed, type CompressedModel, type UniformWeightQuantization } from "../../src/graph/compressed-model.js";
 import type { Dataset } from "../../src/data/dataset.js";
 import { loadDataset } from "../../src/data/registry.js";
 import { loadCompressedModel } from "../../src/io/compressed-model-dir.js";
@@ -170,5 +170,10 @@ describe("exportOnnx int8: the model files", () => {
     delete broken.quantization.fc.activation;
     expect(() => exportOnnx(broken, { flavor: "qoperator" })).toThrow(/dense 'fc'.*no activation range/);
     expect(() => exportOnnx(uncompressed(everyOpGraph()), { flavor: "qdq" })).toThrow(/no activation range|not uniformly quantized|batch norm/);
+    // 8-bit activations but 4-bit weights: the default (QDQ) says how to get the float graph, which exports
+    const fourBit = structuredClone(model);
+    fourBit.quantization.fc.weights = { kernel: { ...(fourBit.quantization.fc.weights?.kernel as UniformWeightQuantization), bits: 4 } };
+    expect(() => exportOnnx(fourBit)).toThrow(/dense 'fc'.*4-bit.*or export its float graph: flavor 'float', --float/);
+    expect(exportOnnx(fourBit, { flavor: "float" }).length).toBeGreaterThan(0);
   });
 });
