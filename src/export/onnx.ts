@@ -1,7 +1,7 @@
 // `exportOnnx`: a compressed model as an ONNX model (opset 13) that onnxruntime runs with the
 // predictions of our own paths. Float models (pruned ones too: pruned channels are gone from the
 // graph, pruned weights are zeros) export as float graphs; int8 models (deploy/int8-model.ts's
-// convention) as QDQ graphs by default or as QOperator graphs (QLinearConv, QLinearMatMul, ...).
+// convention) as QDQ graphs by default or as QOperator graphs (QLinearConv and onnxruntime's QLinear ops).
 import { rename, rm, writeFile } from "node:fs/promises";
 import type { CompressedModel } from "../graph/compressed-model.js";
 import { ExportError, OnnxBuilder } from "./onnx-builder.js";
