@@ -6,7 +6,9 @@
 // scales is N(√2 + ½ ln d, 3) (Hvarfner, Hellsten & Nardi 2024, "Vanilla Bayesian optimization
 // performs great in high dimensions"): it grows with the dimension so that 20-d spaces are not
 // modelled as noise, and is weak enough that data move it. The log signal variance has a weak
-// N(0, 2²) prior; the noise variance is flat within its bounds. Cholesky factorizations and
+// N(0, 2²) prior, the log noise variance N(−6, 2²): without it, fits on rugged 20-d functions
+// (Levy) often landed on "everything is noise" (σ_n² ≈ 1), where EI only chases variance to the
+// corners of the cube; noise-free data still pull the noise down to its 1e-6 bound. Cholesky factorizations and
 // solves run on the wasm kernels (kernels/cholesky.ts).
 import { cholesky, choleskySolve, type CholeskyFactor } from "../kernels/cholesky.js";
 import { minimizeBoxLbfgs } from "./lbfgs.js";
@@ -20,6 +22,8 @@ const LOG_SIGNAL_BOUNDS = [Math.log(0.01), Math.log(100)] as const;
 const LOG_NOISE_BOUNDS = [Math.log(1e-6), Math.log(2)] as const;
 const LENGTH_PRIOR_VARIANCE = 3;
 const SIGNAL_PRIOR_VARIANCE = 4;
+const NOISE_PRIOR_MEAN = -6;
+const NOISE_PRIOR_VARIANCE = 4;
 
 export interface GpFitOptions {
   random: () => number;
@@ -116,6 +120,9 @@ function addLogPrior(theta: Float64Array, d: number, gradient: Float64Array, add
   }
   add((theta[d] * theta[d]) / (2 * SIGNAL_PRIOR_VARIANCE));
   gradient[d] += theta[d] / SIGNAL_PRIOR_VARIANCE;
+  const zn = theta[d + 1] - NOISE_PRIOR_MEAN;
+  add((zn * zn) / (2 * NOISE_PRIOR_VARIANCE));
+  gradient[d + 1] += zn / NOISE_PRIOR_VARIANCE;
 }
 
 function parameterBounds(d: number): { lower: Float64Array; upper: Float64Array } {

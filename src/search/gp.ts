@@ -1,10 +1,10 @@
 // Bayesian optimization with a Gaussian process and expected improvement (Jones, Schonlau &
 // Welch 1998; Snoek, Larochelle & Adams 2012). After `startupTrials` random points, each ask fits
 // the GP (gp-model.ts: Matérn 5/2, ARD, marginal likelihood) to every told trial and returns the
-// point of largest expected improvement over the best score, found by `candidates` uniform draws
-// of the unit cube and a compass search (Kolda, Lewis & Torczon 2003) from the best few of them
-// and from the incumbent. EI is ranked by its logarithm, which stays finite where EI underflows
-// (far from the data in 20-d spaces).
+// point of largest expected improvement over the best score, found among `candidates` points
+// (half uniform in the unit cube, half around the best trials) and by a compass search (Kolda,
+// Lewis & Torczon 2003) from the best few of them and from the incumbent. EI is ranked by its
+// logarithm, which stays finite where EI underflows (far from the data in 20-d spaces).
 //
 // The GP sees points as their unit-cube coordinates: integer and categorical dimensions by the
 // middle of their value's slice (candidates are moved there before they are scored), so a
@@ -14,7 +14,7 @@
 // from it without inventing a value outside the data.
 import { seededRandom } from "../util/random.js";
 import { GaussianProcess } from "./gp-model.js";
-import { logExpectedImprovementFactor } from "./normal.js";
+import { gaussian, logExpectedImprovementFactor } from "./normal.js";
 import type { Optimizer, OptimizerOptions, TrialResult } from "./optimizer.js";
 import { pointFromUnit, type Point, type SearchSpace } from "./space.js";
 import { snapUnit, uniformUnit, unitTrial, type UnitTrial } from "./unit-points.js";
@@ -35,6 +35,9 @@ export interface GpOptions extends OptimizerOptions {
 /** The compass search's first step (unit-cube units) and the step at which it stops. */
 const COMPASS_START = 0.1;
 const COMPASS_MIN = 1e-3;
+/** Candidates around the best trials: how many trials, and the perturbations' standard deviations. */
+const ELITE_TRIALS = 5;
+const PERTURBATION_SCALES = [0.02, 0.05, 0.1, 0.2];
 
 interface Acquisition {
   (points: number[][]): Float64Array;
@@ -118,7 +121,7 @@ export class GpOptimizer implements Optimizer {
     this.theta = model.theta;
     const acquisition = logExpectedImprovement(model, best);
     const incumbent = this.trials.find((t) => t.score === best) as UnitTrial;
-    const candidates = Array.from({ length: this.settings.candidates }, () => snapUnit(this.space, uniformUnit(d, this.random)));
+    const candidates = this.candidatePoints();
     const values = acquisition(candidates);
     const order = Array.from(values.keys()).sort((a, b) => values[b] - values[a] || a - b);
     const starts = [...order.slice(0, this.settings.refineStarts).map((i) => candidates[i]), incumbent.unit];
@@ -126,6 +129,23 @@ export class GpOptimizer implements Optimizer {
     const chosen = compassSearch(this.space, acquisition, starts, startValues, this.settings.refineSteps);
     const top = values[order[0]];
     return pointFromUnit(this.space, chosen.value >= top ? chosen.unit : candidates[order[0]]);
+  }
+
+  /**
+   * Half the candidates uniform, half Gaussian perturbations of the best trials (BoTorch's
+   * "sample around best"): in 20-d, uniform draws are all far from the data, where EI is
+   * largest mostly because the variance is, and a search fed only those explores the corners.
+   */
+  private candidatePoints(): number[][] {
+    const d = this.space.dimensions.length;
+    const elite = this.trials.filter((t) => t.score !== undefined).sort((a, b) => (b.score as number) - (a.score as number))
+      .slice(0, ELITE_TRIALS);
+    return Array.from({ length: this.settings.candidates }, (_, k) => {
+      if (k % 2 === 0) return snapUnit(this.space, uniformUnit(d, this.random));
+      const centre = elite[Math.floor(this.random() * elite.length)].unit;
+      const scale = PERTURBATION_SCALES[Math.floor(this.random() * PERTURBATION_SCALES.length)];
+      return snapUnit(this.space, centre.map((u) => Math.min(1, Math.max(0, u + scale * gaussian(this.random)))));
+    });
   }
 
   tell(result: TrialResult): void {
