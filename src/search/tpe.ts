@@ -8,8 +8,10 @@
 // Everything lives in the unit cube of the space (log dimensions are already log there).
 // - A numerical dimension's kernel is a Gaussian truncated to [0, 1] at each observation, plus a
 //   prior component N(0.5, 1) of weight `priorWeight`. Bandwidths follow Bergstra's rule: each
-//   observation's distance to its farther neighbour among the sorted observations, the prior
-//   mean and the ends 0 and 1, clipped to [1 / min(100, n + 1), 1] (hyperopt's "magic clip").
+//   observation's distance to its farther neighbour among the sorted observations and the prior
+//   mean (the ends of the range are no neighbours), clipped to [1 / min(100, n + 1), 1]
+//   (hyperopt's "magic clip"). Observations weigh 1, except that in a group of more than 25 the
+//   older ones ramp down linearly to 1/n (Optuna's default weights).
 // - Integer dimensions are sampled as continuous coordinates and moved to the middle of their
 //   integer's slice before scoring (where their trials sit); categorical ones use smoothed
 //   counts: an observation's kernel puts weight 1 + priorWeight/n on its choice and
