@@ -24,3 +24,4 @@ export * from "./depthwise-q8";
 export * from "./pooling-q8";
 export * from "./add-q8";
 export * from "./conv-q8";
+export * from "./winograd-q8";

@@ -84,7 +84,7 @@ export interface StepParams {
 }
 
 /** The geometry of a conv2d, or of a dense layer as the 1×1 convolution of [batch, 1, 1, in]. */
-function convQ8Geometry(node: Conv2DNode | DenseNode, inShape: readonly number[], batch: number, padding?: Padding): ConvGeometry {
+export function convQ8Geometry(node: Conv2DNode | DenseNode, inShape: readonly number[], batch: number, padding?: Padding): ConvGeometry {
   return node.op === "dense"
     ? convGeometry([batch, 1, 1, inShape[inShape.length - 1]], 1, { padding: "valid" })
     : convGeometry([batch, ...inShape], node.kernelSize, { strides: node.strides, dilations: node.dilation, padding: padding ?? node.padding });
@@ -136,6 +136,90 @@ export function convQ8Step(
         kernelCall(core, "conv_q8_direct_nhwc", [
           padded, hp, wp, cp, g.kernelHeight, g.kernelWidth, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.outHeight, g.outWidth,
           packedB, n, 0, (n1 - n0) * pixels, block,
+          r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, pointers.output + n0 * pixels * n,
+        ]),
+      ]);
+      staging.release(); // scratch: the next step's may reuse it (see engine-step.ts)
+      return runnables;
+    },
+  };
+}
+
+/** Channel pairs above which 4·Y of the integer Winograd could leave int32 (see assembly/winograd-q8.ts). */
+const MAX_WINOGRAD_Q8_CHANNELS = 1840;
+/** Below this many input channels the transforms cost more than the 2.25× fewer products save. */
+const MIN_WINOGRAD_Q8_CHANNELS = 8;
+
+/** Whether a conv runs as integer Winograd F(2×2, 3×3): 3×3, stride 1, no dilation, enough channels. */
+export function winogradQ8Applies(g: ConvGeometry): boolean {
+  const cp = g.inChannels + (g.inChannels & 1);
+  return g.kernelHeight === 3 && g.kernelWidth === 3 && g.strideHeight === 1 && g.strideWidth === 1 && g.dilationHeight === 1 && g.dilationWidth === 1
+    && cp >= MIN_WINOGRAD_Q8_CHANNELS && cp <= MAX_WINOGRAD_Q8_CHANNELS;
+}
+
+/**
+ * U = G' g G'ᵀ of each (input channel, filter) pair of int8 HWIO codes [3, 3, C, N], packed per ξ
+ * as gemm_q8_pack_b packs B (int16 k-pairs over the Cp channels, panels of 8 filters, zeros past
+ * C and N): G' = [2 0 0; 1 1 1; 1 -1 1; 0 0 2].
+ */
+export function winogradQ8Filter(codes: Int8Array, channels: number, n: number): { packed: Int16Array; xiElements: number } {
+  const cp = channels + (channels & 1);
+  const [pairs, panels] = [cp / 2, Math.ceil(n / 8)];
+  const xiElements = panels * pairs * 16;
+  const packed = new Int16Array(16 * xiElements);
+  const transform = (g0: number, g1: number, g2: number): number[] => [2 * g0, g0 + g1 + g2, g0 - g1 + g2, 2 * g2];
+  for (let c = 0; c < channels; c++) {
+    for (let o = 0; o < n; o++) {
+      const g = (ky: number, kx: number): number => codes[((ky * 3 + kx) * channels + c) * n + o];
+      const rows = [0, 1, 2].map((kx) => transform(g(0, kx), g(1, kx), g(2, kx))); // G' g, column kx
+      const [p, j, kp, e] = [Math.floor(o / 8), o % 8, Math.floor(c / 2), c % 2];
+      for (let i = 0; i < 4; i++) {
+        const u = transform(rows[0][i], rows[1][i], rows[2][i]); // row i of (G' g) G'ᵀ
+        for (let jj = 0; jj < 4; jj++) packed[(4 * i + jj) * xiElements + ((p * pairs + kp) * 8 + j) * 2 + e] = u[jj];
+      }
+    }
+  }
+  return { packed, xiElements };
+}
+
+/**
+ * A 3×3 stride-1 conv2d as exact integer Winograd F(2×2, 3×3) (assembly/winograd-q8.ts): the
+ * input widened and padded, its 16 transformed matrices, 16 int16 GEMMs against the filter
+ * transformed at load, the output transform requantizing two output rows at a time.
+ */
+export function winogradQ8Step(
+  core: KernelCore, node: Conv2DNode, input: string, inShape: readonly number[], params: StepParams, weightScales: Float32Array,
+  relu: FusedRelu, padding?: Padding,
+): EngineStep {
+  const n = node.filters;
+  const geometry = (batch: number): ConvGeometry => convQ8Geometry(node, inShape, batch, padding);
+  const single = geometry(1);
+  const cp = single.inChannels + (single.inChannels & 1);
+  const { packed, xiElements } = winogradQ8Filter(int8Codes(node.weights.kernel.values, weightScales), single.inChannels, n);
+  const filter = core.allocCopy(packed);
+  const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, n);
+  const r = residentRequant(core, Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale), bias, params.output, relu);
+  const [tilesY, tilesX] = [Math.ceil(single.outHeight / 2), Math.ceil(single.outWidth / 2)];
+  const hp = Math.max(single.inHeight + single.padTop + single.padBottom, 2 * tilesY + 2);
+  const wp = Math.max(single.inWidth + single.padLeft + single.padRight, 2 * tilesX + 2);
+  const pixels = single.outHeight * single.outWidth;
+  const outputScratch = (core.exports.winograd_q8_output_scratch_bytes as (width: number, n: number) => number)(single.outWidth, n);
+  return {
+    output: node.id, inputs: [input], outputBytesPerExample: pixels * n,
+    bind(batch, pointers): Runnable[] {
+      const tiles = tilesY * tilesX;
+      const perImage = hp * wp * cp * 2 + 16 * tiles * (cp * 2 + n * 4);
+      const ranges = chunks(batch, perImage);
+      const most = ranges[0][1] - ranges[0][0];
+      const [xiStride, mStride] = [most * tiles * cp * 2 + 64, most * tiles * n * 4 + 64];
+      const staging: Staging = core.staging();
+      const [padded, v, m, rows] = [staging.scratch(most * hp * wp * cp * 2), staging.scratch(16 * xiStride), staging.scratch(16 * mStride), staging.scratch(outputScratch)];
+      const runnables = ranges.flatMap(([n0, n1]): Runnable[] => [
+        kernelCall(core, "pad_widen_u8_i16", [pointers.inputs[0], params.input.zeroPoint, single.inHeight, single.inWidth, single.inChannels, single.padTop, single.padLeft, hp, wp, cp, n0, n1, padded]),
+        kernelCall(core, "winograd_q8_input_f2", [padded, hp, wp, cp, tilesY, tilesX, n1 - n0, v, xiStride]),
+        kernelCall(core, "winograd_q8_gemm_f2", [v, xiStride, (n1 - n0) * tiles, cp, filter.byteOffset, xiElements * 2, n, m, mStride]),
+        kernelCall(core, "winograd_q8_output_f2", [
+          m, mStride, n, tilesY, tilesX, n1 - n0, single.outHeight, single.outWidth, rows,
           r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, pointers.output + n0 * pixels * n,
         ]),
       ]);
@@ -211,31 +295,24 @@ export function poolQ8Step(
   };
 }
 
-/** Elements per chunk of the add: its int32 sums stay in cache until requantized. */
-const ADD_CHUNK = 2 ** 16;
-
-/** The residual add of two uint8 tensors on their own scales, to the output's (relu/relu6 fused). */
+/** The residual add of two uint8 tensors on their own scales, to the output's (relu/relu6 fused), in one pass. */
 export function addQ8Step(
   core: KernelCore, id: string, inputs: readonly [string, string], elements: number, inParams: readonly [ActivationParams, ActivationParams],
   output: ActivationParams, relu: FusedRelu,
 ): EngineStep {
   const [a, b] = inParams;
   const { kA, kB, realMultiplier } = addRescaleFactors(a.scale, b.scale, output.scale);
-  const requant = residentRequant(core, [realMultiplier], undefined, output, relu);
+  const r = residentRequant(core, [realMultiplier], undefined, output, relu);
+  const scratchBytes = (core.exports.add_q8_requant_scratch_bytes as () => number)();
   return {
     output: id, inputs, outputBytesPerExample: elements,
     bind(batch, pointers): Runnable[] {
-      const n = batch * elements;
       const staging = core.staging();
-      const acc = staging.scratch(Math.min(n, ADD_CHUNK) * 4);
-      const runnables: Runnable[] = [];
-      for (let start = 0; start < n; start += ADD_CHUNK) {
-        const length = Math.min(ADD_CHUNK, n - start);
-        runnables.push(
-          kernelCall(core, "add_q8_acc", [pointers.inputs[0] + start, a.zeroPoint, kA, pointers.inputs[1] + start, b.zeroPoint, kB, 0, length, acc]),
-          requantizeCall(core, requant, acc, length, 1, pointers.output + start),
-        );
-      }
+      const scratch = staging.scratch(scratchBytes);
+      const runnables = [kernelCall(core, "add_q8_requant", [
+        pointers.inputs[0], a.zeroPoint, kA, pointers.inputs[1], b.zeroPoint, kB, 0, batch * elements, scratch,
+        r.table, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, pointers.output,
+      ])];
       staging.release();
       return runnables;
     },

@@ -11,7 +11,7 @@ import { readersOf, soleReader } from "../graph/readers.js";
 import { inferShapes } from "../graph/shapes.js";
 import type { KernelCore } from "../kernels/core.js";
 import {
-  addQ8Step, concatenateQ8Step, convQ8Step, dequantizeStep, depthwiseQ8Step, lookupStep, poolQ8Step, quantizeInputStep, rescaleTable, type FusedRelu,
+  addQ8Step, concatenateQ8Step, convQ8Step, convQ8Geometry, winogradQ8Applies, winogradQ8Step, dequantizeStep, depthwiseQ8Step, lookupStep, poolQ8Step, quantizeInputStep, rescaleTable, type FusedRelu,
 } from "./engine-int8-steps.js";
 import { softmaxStep, zeroPadStep } from "./engine-moves.js";
 import type { EngineProgram, EngineStep } from "./engine-step.js";
@@ -86,6 +86,10 @@ function int8Step(core: KernelCore, model: CompressedModel, node: GraphNode, inp
   const params = { input: paramsOf(node.inputs[0]), output: paramsOf(node.id) };
   switch (node.op) {
     case "conv2d":
+      if (winogradQ8Applies(convQ8Geometry(node, inShapes[0], 1, pad))) {
+        return winogradQ8Step(core, node, inputs[0], inShapes[0], params, weightQuantizationOf(model, node).scales, relu, pad);
+      }
+      return convQ8Step(core, node, inputs[0], inShapes[0], params, weightQuantizationOf(model, node).scales, relu, pad);
     case "dense":
       return convQ8Step(core, node, inputs[0], inShapes[0], params, weightQuantizationOf(model, node).scales, relu, pad);
     case "depthwiseConv2d":
