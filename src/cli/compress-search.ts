@@ -29,7 +29,7 @@ export const SEARCH_OPTIMIZERS = Object.keys(OPTIMIZERS);
 export const SEARCH_OPTIONS: OptionSpec[] = [
   { name: "optimizer", kind: "string", choices: SEARCH_OPTIMIZERS, help: "search the first searchable learner's per-layer values with this optimizer, then re-train the best" },
   { name: "trials", kind: "integer", min: 1, help: "trials of the search", defaultText: "50" },
-  { name: "reward", kind: "string", choices: REWARD_NAMES, help: "what a trial maximizes, on the validation split", defaultText: "accuracy" },
+  { name: "reward", kind: "string", help: `what a trial maximizes, on the validation split: ${REWARD_NAMES.join(", ")}`, defaultText: "accuracy" },
   { name: "resume", kind: "flag", help: "continue the search whose trials.jsonl is in --out" },
   { name: "search-seed", kind: "integer", min: 0, help: "seed of the optimizer", defaultText: "0" },
   { name: "search-latency", kind: "flag", help: "measure every candidate's latency (noisy)" },
@@ -40,6 +40,8 @@ export const SEARCH_OPTIONS: OptionSpec[] = [
 
 /** Search flags without --optimizer are a usage error (compress without it is unchanged). */
 export function checkSearchFlags(o: ParsedOptions): void {
+  const reward = o.reward as string | undefined;
+  if (reward !== undefined && !(REWARD_NAMES as readonly string[]).includes(reward)) throw new UsageError(`pocketflow compress: --reward must be one of ${REWARD_NAMES.join(", ")}, but got '${reward}'`);
   if (o.optimizer !== undefined) return;
   const given = SEARCH_OPTIONS.filter((spec) => spec.name !== "optimizer" && o[spec.name] !== undefined).map((spec) => `--${spec.name}`);
   if (given.length > 0) throw new UsageError(`pocketflow compress: ${given.join(", ")} configure a search; pass --optimizer (${SEARCH_OPTIMIZERS.join(", ")}) too`);
