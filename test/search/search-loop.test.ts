@@ -3,7 +3,7 @@
 // on; a resumed search replays the log (a torn last line ignored) and ends with the same trials as
 // an uninterrupted one, and says so when its settings changed; report.html is well-formed and
 // escapes what it shows.
-import { mkdtemp, readFile, rm, appendFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
@@ -122,6 +122,15 @@ describe("search loop", () => {
   it("refuses to run over a log without --resume, and names what changed when resuming", async () => {
     await expect(search("whole")).rejects.toThrow(/already holds 6 trials; pass --resume/);
     await expect(search("whole", { resume: true, seed: 5 })).rejects.toThrow(/seed was 4, now 5/);
+  });
+
+  it("names the trial whose re-asked point is not the logged one", async () => {
+    const dir = join(root, "edited");
+    await search("edited", { trials: 1, runner: { run: async () => ({ error: "skipped", seconds: 0 }), close: async () => {} } }).catch(() => undefined);
+    const [record] = await readTrials(join(dir, TRIAL_LOG));
+    const name = Object.keys(record.point)[0];
+    await writeFile(join(dir, TRIAL_LOG), `${JSON.stringify({ ...record, point: { ...record.point, [name]: 0.123 } })}\n`);
+    await expect(search("edited", { resume: true })).rejects.toThrow(/trial 0 of the log was asked at .*0\.123.* but the optimizer now asks .*: the seed, optimizer, learner options or model differ/);
   });
 });
 
