@@ -27,15 +27,26 @@ export function pad_widen_u8_i16(
   x: usize, zp: i32, H: i32, W: i32, C: i32, padTop: i32, padLeft: i32, Hp: i32, Wp: i32, Cp: i32, n0: i32, n1: i32, out: usize,
 ): void {
   const imageOut = <usize>Hp * <usize>Wp * <usize>Cp << 1;
-  memory.fill(out, 0, <usize>(n1 - n0) * imageOut);
+  const rowOut = <usize>Wp * <usize>Cp << 1;
+  const pixelOut = <usize>Cp << 1;
+  // zeros only where the image does not land (all of it when channels are padded): for a 1×1
+  // convolution without padding, zeroing the whole buffer first was a second pass over it
+  if (C != Cp) memory.fill(out, 0, <usize>(n1 - n0) * imageOut);
   const zpv = i16x8.splat(<i16>zp);
   for (let n = n0; n < n1; n++) {
     const image = x + <usize>n * <usize>H * <usize>W * <usize>C;
     const dstImage = out + <usize>(n - n0) * imageOut;
+    if (C == Cp) {
+      memory.fill(dstImage, 0, <usize>padTop * rowOut);
+      memory.fill(dstImage + <usize>(padTop + H) * rowOut, 0, <usize>(Hp - padTop - H) * rowOut);
+    }
     for (let y = 0; y < H; y++) {
       const src = image + <usize>y * <usize>W * <usize>C;
-      let dst = dstImage + ((<usize>(y + padTop) * <usize>Wp + <usize>padLeft) * <usize>Cp << 1);
+      const rowStart = dstImage + <usize>(y + padTop) * rowOut;
+      let dst = rowStart + <usize>padLeft * pixelOut;
       if (C == Cp) {
+        memory.fill(rowStart, 0, <usize>padLeft * pixelOut);
+        memory.fill(dst + <usize>W * pixelOut, 0, <usize>(Wp - padLeft - W) * pixelOut);
         // a whole image row is one contiguous run of W·C bytes
         const count = W * C;
         let i = 0;
@@ -111,14 +122,21 @@ export function conv_q8_direct_nhwc(
   const offsets = scratch + (<usize>(BLOCK_PIXELS * n) << 2);
   for (let q0 = p0; q0 < p1; q0 += BLOCK_PIXELS) {
     const count = min(BLOCK_PIXELS, p1 - q0);
-    // each pixel's window origin in the padded images, once per block
+    // each pixel's window origin in the padded images, once per block (one division per block:
+    // per pixel, they cost as much as a 1×1 convolution's products over a few channels)
+    let image = q0 / imagePixels;
+    const rest = q0 - image * imagePixels;
+    let oy = rest / OW;
+    let ox = rest - oy * OW;
     for (let i = 0; i < count; i++) {
-      const p = q0 + i;
-      const image = p / imagePixels;
-      const rest = p - image * imagePixels;
-      const oy = rest / OW;
-      const ox = rest - oy * OW;
       store<u32>(offsets + (<usize>i << 2), <u32>(<usize>image * imageBytes + (<usize>(oy * sh) * <usize>Wp + <usize>(ox * sw)) * pixelBytes));
+      if (++ox == OW) {
+        ox = 0;
+        if (++oy == OH) {
+          oy = 0;
+          image++;
+        }
+      }
     }
     const tiles = (count + GEMM_TILE_ROWS - 1) >> 2;
     for (let p = 0; p < panels; p++) {
