@@ -147,8 +147,10 @@ const count = (value: number): string => value.toLocaleString("en-US");
 const ratio = (after: number | undefined, before: number | undefined): string => (after === undefined || before === undefined || before === 0 ? "" : `${(after / before).toFixed(2)}x`);
 
 /** The before/after table of the summary. */
-export function summaryTable(result: { before: StoredMeasurement; after: StoredMeasurement }): string {
+export function summaryTable(result: { before: StoredMeasurement; after: StoredMeasurement; enginePrecisions?: readonly [string, string] }): string {
   const { before, after } = result;
+  const [precisionBefore, precisionAfter] = result.enginePrecisions ?? ["fp32", "fp32"];
+  const engineRow = precisionBefore === precisionAfter ? `engine ms (batch, ${precisionAfter})` : `engine ms (batch, ${precisionBefore} -> ${precisionAfter})`;
   const rows: Array<[string, (m: StoredMeasurement) => string, (keyof StoredMeasurement) | undefined]> = [
     ["test accuracy", (m) => percent(m.testAccuracy), undefined],
     ["validation accuracy", (m) => percent(m.validationAccuracy), undefined],
@@ -160,6 +162,7 @@ export function summaryTable(result: { before: StoredMeasurement; after: StoredM
     ["packed stored bytes", (m) => count(m.packedBytes), "packedBytes"],
     ["stored bytes (directory)", (m) => (m.storedBytes === undefined ? "n/a" : count(m.storedBytes)), "storedBytes"],
     ["latency ms (batch)", (m) => (m.latencyMs === undefined ? "n/a" : m.latencyMs.toFixed(3)), "latencyMs"],
+    [engineRow, (m) => (m.engineLatencyMs === undefined ? "n/a" : m.engineLatencyMs.toFixed(3)), "engineLatencyMs"],
   ];
   const cells = [["", "before", "after", "after/before"], ...rows.map(([name, show, key]) => [name, show(before), show(after), key === undefined ? "" : ratio(after[key] as number | undefined, before[key] as number | undefined)])];
   const widths = cells[0].map((_, column) => Math.max(...cells.map((row) => row[column].length)));
@@ -207,9 +210,9 @@ export async function compressCommand(argv: readonly string[], io: CommandIO): P
   await writeOut(out, (staging) => saveCompressedModel(staging, result.model, { ...extras, preprocessing: { ...preprocessing, dataset: datasetName, normalization } }));
   const before = { ...result.before, storedBytes: await storedBytes(directory) };
   const after = { ...result.after, storedBytes: await storedBytes(out) };
-  if (o.json !== true) io.stdout(summaryTable({ before, after }));
+  if (o.json !== true) io.stdout(summaryTable({ before, after, enginePrecisions: result.enginePrecisions }));
   return {
     command: "compress", model: directory, out, dataset: datasetName, learners: names, backend, latencyBatch: o["no-latency"] === true ? undefined : latencyBatch,
-    before, after, steps: result.steps, seconds: result.seconds,
+    before, after, enginePrecisions: result.enginePrecisions, steps: result.steps, seconds: result.seconds,
   };
 }

@@ -1,14 +1,18 @@
 // compress(): runs a chain of learners over a compressed model and measures the model before
 // and after: test and validation accuracy (simulated integer inference for a model with
 // activation ranges: evaluateQuantized), MACs, parameters (and those left unpruned), weight
-// bytes, and latency measured on our backend. What `pocketflow compress` prints; the search
+// bytes, and latency measured on our backend and in the engine (int8 for an integer model). What `pocketflow compress` prints; the search
 // calls the same chain with its candidates' options.
 import { graphCost } from "../graph/cost.js";
 import { listMasks, weightOf, type CompressedModel, type WeightQuantization } from "../graph/compressed-model.js";
 import { packedSaving } from "../graph/quantized-storage.js";
 import { sparseStoredBytes } from "../graph/sparse-storage.js";
 import type { Dataset } from "../data/dataset.js";
-import { latenciesMs } from "../deploy/latency.js";
+import type { EnginePrecision } from "../deploy/engine.js";
+import { engineRuntime } from "../deploy/engine-runtimes.js";
+import { looksInt8 } from "../deploy/int8-model.js";
+import { latenciesMs, measureLatency } from "../deploy/latency.js";
+import type { LatencyRuntime } from "../deploy/latency-runtimes.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
 import { evaluateQuantized, quantizesActivations } from "../train/evaluate-quantized.js";
 import type { StepProgress, TrainHooks } from "../train/trainer.js";
@@ -54,6 +58,8 @@ export interface ModelMeasurement {
   packedBytes: number;
   /** Median latency of one batch on our backend, in ms. */
   latencyMs?: number;
+  /** Median latency of one batch in our engine (int8 for an integer model, else fp32), in ms. */
+  engineLatencyMs?: number;
 }
 
 export interface CompressResult {
@@ -63,6 +69,8 @@ export interface CompressResult {
   /** What each learner did, as its history entry says. */
   steps: Array<{ learner: string; seconds: number; steps: number; validationAccuracy?: number }>;
   seconds: number;
+  /** The engine precisions the models' engineLatencyMs were measured at, before and after. */
+  enginePrecisions?: [EnginePrecision, EnginePrecision];
 }
 
 /** Bytes saved against float32 by storing every masked or quantized weight packed (quantized-storage.ts). */
@@ -138,9 +146,29 @@ export async function compress(model: CompressedModel, options: CompressOptions)
   }
   progress("measuring the compressed model");
   const after = measureModel(current, measured);
+  let enginePrecisions: [EnginePrecision, EnginePrecision] | undefined;
   if (options.latency !== false) {
     progress("timing both models, alternately");
     [before.latencyMs, after.latencyMs] = await latenciesMs([model.graph, current.graph], options.latency);
+    progress("timing both models in the engine, alternately");
+    const [engineBefore, engineAfter] = await engineLatenciesMs([model, current], options.latency);
+    [before.engineLatencyMs, after.engineLatencyMs] = [engineBefore.medianMs, engineAfter.medianMs];
+    enginePrecisions = [engineBefore.precision, engineAfter.precision];
   }
-  return { model: current, before, after, steps, seconds: (performance.now() - started) / 1000 };
+  return { model: current, before, after, steps, seconds: (performance.now() - started) / 1000, enginePrecisions };
+}
+
+/**
+ * Median ms per batch of each model in our engine, timed alternately (see measureLatency): an
+ * integer model (deploy/int8-model.ts) in the int8 engine, any other in the fp32 engine. What a
+ * deployed model costs, beside the tfjs-backend latency of the compress summary.
+ */
+async function engineLatenciesMs(models: readonly CompressedModel[], options: { batch?: number; seconds?: number } = {}): Promise<Array<{ precision: EnginePrecision; medianMs: number }>> {
+  const precisions = models.map((model): EnginePrecision => (looksInt8(model) ? "int8" : "fp32"));
+  const runtimes: LatencyRuntime[] = models.map((model, i) => ({
+    name: `model ${i}`,
+    load: (_graph, input) => engineRuntime(precisions[i]).load(model.graph, input, model),
+  }));
+  const summary = await measureLatency(models[0].graph, { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
+  return summary.runtimes.map((runtime, i) => ({ precision: precisions[i], medianMs: runtime.medianMs }));
 }

@@ -30,9 +30,11 @@ describe("pocketflow compress", () => {
     for (const side of ["before", "after"]) {
       expect(summary[side]).toMatchObject({ macs: summary.before.macs, params: summary.before.params, unprunedParams: summary.before.params, weightBytes: 4 * summary.before.params });
       expect(summary[side].latencyMs).toBeGreaterThan(0);
+      expect(summary[side].engineLatencyMs).toBeGreaterThan(0);
       expect(summary[side].testAccuracy).toBeGreaterThanOrEqual(0);
       expect(summary[side].storedBytes).toBeGreaterThan(summary[side].weightBytes); // weights + model.json + sidecar
     }
+    expect(summary.enginePrecisions).toEqual(["fp32", "fp32"]);
     expect(summary.after.testAccuracy).toBeGreaterThan(summary.before.testAccuracy + 0.2); // 20 steps learn the synthetic task
     expect(result.stderr).toMatch(/full-prec \(1\/1\): done/);
     const written = await loadCompressedModel(out);
@@ -69,6 +71,14 @@ describe("pocketflow compress", () => {
     const conv2 = written.model.graph.nodes.find((node) => node.id === "conv2") as { weights: { kernel: { shape: number[] } } };
     expect(conv2.weights.kernel.shape[2]).toBeLessThan(6);
     expect(written.model.history.at(-1)).toMatchObject({ step: "prune", learner: "channel", options: { preserveRatio: 0.7, reconstruct: false, finetune: "none" } });
+  });
+
+  it("an integer model (uniform-tf, post-training) is timed in the int8 engine, the input in the fp32 one", async () => {
+    const out = join(root, "int8");
+    const result = run(["--model", model, "--learner", "uniform-tf", "--post-training", "--calibration-batches", "2", "--out", out]);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/engine ms \(batch, fp32 -> int8\)\s+\d+\.\d+\s+\d+\.\d+/);
+    expect(result.stdout).toMatch(/packed stored bytes/);
   });
 
   it("a run that fails leaves nothing in --out; bad learners and options exit 2 naming the flag", async () => {
