@@ -105,14 +105,27 @@ export {
   type RuntimeName, type LatencyRuntime, type LoadedRuntime, type LatencyInput, type TfjsRuntimeOptions,
 } from "./deploy/latency-runtimes.js";
 
+// Deploy: the engine (fp32 and integer-only int8, no tfjs), the integer-model contract, the engine's model file.
+export { loadEngine, type Engine, type EngineOptions, type EnginePrecision } from "./deploy/engine.js";
+export { engineRuntime, onnxRuntime, logitsGraph, ENGINE_RUNTIME_NAMES, type EngineRuntimeName } from "./deploy/engine-runtimes.js";
+export { checkInt8Model, looksInt8, activationParams, uint8Params, outputChannelGrouping, fusedActivations, INT8_OPS, type ActivationParams } from "./deploy/int8-model.js";
+export { packModel, unpackModel, MODEL_PACK_FORMAT } from "./deploy/model-pack.js";
+export { foldBatchNorms, foldBatchNormsOf, unfoldableBatchNorms } from "./graph/fold-batch-norm.js";
+
 // Export: ONNX (float; int8 QDQ or QOperator) and tfjs LayersModel directories with quantized weights.
 export { exportOnnx, exportOnnxFloat, saveOnnx, type OnnxExportOptions, type OnnxFlavor } from "./export/onnx.js";
 export { ExportError } from "./export/onnx-builder.js";
 export { saveTfjs, quantizedArtifacts, type TfjsExportOptions, type TfjsExportSummary, type StoredWeight, type WeightStorage } from "./export/tfjs.js";
 
-// Search: budgets as repairs, DDPG, the search loop over isolated trials with its resumable log, the report.
+// Search: the space, ask/tell optimizers (random, TPE, GP, DDPG), budgets as repairs, the search loop over isolated trials with its resumable log, the report.
 export { channelBudget, sparsityTarget, bitsBudget, constraintFor, walkRepair, type LayerConstraint } from "./search/constraints.js";
 export { Ddpg, type DdpgOptions } from "./search/ddpg.js";
+export { searchSpace, spaceOfHyperParameters, optionsOfPoint, pointFromUnit, unitOfPoint, type SearchSpace, type Dimension, type Point } from "./search/space.js";
+export type { Optimizer, OptimizerOptions, TrialResult } from "./search/optimizer.js";
+export { RandomSearch } from "./search/random-search.js";
+export { TpeOptimizer, type TpeOptions } from "./search/tpe.js";
+export { GpOptimizer, type GpOptions } from "./search/gp.js";
+export { optimizerByName, OPTIMIZERS } from "./search/optimizers.js";
 export { planSearch, runSearch, retrainBest, layerValues, type SearchOptions, type SearchPlan, type SearchProgress, type SearchResult } from "./search/search-loop.js";
 export { reward, REWARD_NAMES, type RewardName } from "./search/rewards.js";
 export { appendTrial, readTrials, TRIAL_LOG, type TrialRecord, type TrialMetrics } from "./search/trial-log.js";
