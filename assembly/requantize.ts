@@ -22,7 +22,23 @@ const T_SAT_LO: usize = 3; // INT32_MIN >> left
 const T_RIGHT_MUL: usize = 4; // 2^(31 - right), as u32
 const T_REM_MASK: usize = 5; // 2^right - 1
 const T_HALF_MASK: usize = 6; // (2^right - 1) >> 1
-const TABLE_FIELDS = 7;
+const T_HALF: usize = 7; // 2^(right - 1), 0 when right = 0               (bounded mode)
+const T_NEG_MASK: usize = 8; // -1 when right > 0, else 0                  (bounded mode)
+const T_UP_MUL: usize = 9; // 2^(maxRight - right)                         (bounded mode)
+const T_MAX_RIGHT: usize = 10; // the largest right shift of all entries
+const TABLE_FIELDS = 11;
+
+/**
+ * shiftMode of requantize_i32_q8: whether some shift is a left shift, or, when none is and the
+ * caller knows |acc + bias| <= B with (B + 1 + 2^(right - 1)) · 2^(maxRight - right) < 2^31 for
+ * every entry, SHIFT_BOUNDED: the per-column rounding divide by 2^right becomes
+ * ((v + 2^(right-1) - [v < 0 and right > 0]) · 2^(maxRight - right)) >> maxRight, which is
+ * RoundingDivideByPOT exactly while the product fits int32 (|v| <= |acc + bias|: M0 < 2^31),
+ * in 6 lane operations instead of 12.
+ */
+export const SHIFT_RIGHT_ONLY: i32 = 0;
+export const SHIFT_ANY_LEFT: i32 = 1;
+export const SHIFT_BOUNDED: i32 = 2;
 
 /** Bytes of the table requantize_prepare writes for `entries` entries. */
 export function requantize_table_bytes(entries: i32): i32 {
@@ -35,6 +51,8 @@ export function requantize_table_bytes(entries: i32): i32 {
  */
 export function requantize_prepare(multipliers: usize, shifts: usize, count: i32, entries: i32, table: usize): void {
   const stride = <usize>entries << 2;
+  let maxRight = 0;
+  for (let i = 0; i < entries; i++) maxRight = max(maxRight, -load<i32>(shifts + (<usize>(count == 1 ? 0 : i) << 2)));
   for (let i = 0; i < entries; i++) {
     const src = <usize>(count == 1 ? 0 : i) << 2;
     const shift = load<i32>(shifts + src);
@@ -48,6 +66,10 @@ export function requantize_prepare(multipliers: usize, shifts: usize, count: i32
     store<u32>(p + T_RIGHT_MUL * stride, <u32>1 << <u32>(31 - right));
     store<i32>(p + T_REM_MASK * stride, <i32>((<u32>1 << <u32>right) - 1));
     store<i32>(p + T_HALF_MASK * stride, <i32>((<u32>1 << <u32>right) - 1) >> 1);
+    store<i32>(p + T_HALF * stride, right > 0 ? 1 << (right - 1) : 0);
+    store<i32>(p + T_NEG_MASK * stride, right > 0 ? -1 : 0);
+    store<i32>(p + T_UP_MUL * stride, <i32>(<u32>1 << <u32>(maxRight - right)));
+    store<i32>(p + T_MAX_RIGHT * stride, maxRight);
   }
 }
 
@@ -185,7 +207,7 @@ function requantizeFlat(acc: usize, n: i32, table: usize, left: bool, zp: i32, l
 @inline
 function requantizeColumns4(
   accRow: usize, bias: usize, hasBias: bool, table: usize, stride: usize, off: usize, left: bool,
-  loZ: v128, hiZ: v128, zp: v128,
+  loZ: v128, hiZ: v128, zp: v128, bounded: bool, maxRight: i32,
 ): v128 {
   const t = table + off;
   let x = v128.load(accRow + off);
@@ -194,6 +216,11 @@ function requantizeColumns4(
     x = saturatingLeftShift(x, v128.load(t + T_LEFT_MUL * stride), v128.load(t + T_SAT_HI * stride), v128.load(t + T_SAT_LO * stride));
   }
   x = doublingHighMul(x, v128.load(t + T_MULTIPLIER * stride));
+  if (bounded) {
+    const negative = v128.and(i32x4.lt_s(x, i32x4.splat(0)), v128.load(t + T_NEG_MASK * stride));
+    const y = i32x4.add(i32x4.add(x, v128.load(t + T_HALF * stride)), negative);
+    return clampAddLanes(i32x4.shr_s(i32x4.mul(y, v128.load(t + T_UP_MUL * stride)), maxRight), loZ, hiZ, zp);
+  }
   const floor = floorDivideByPOT(x, v128.load(t + T_RIGHT_MUL * stride));
   x = roundUpLanes(x, floor, v128.load(t + T_REM_MASK * stride), v128.load(t + T_HALF_MASK * stride));
   return clampAddLanes(x, loZ, hiZ, zp);
@@ -204,9 +231,10 @@ function requantizeColumns4(
 @inline
 function requantizeRows(
   acc: usize, rows: i32, cols: i32, bias: usize, hasBias: bool, table: usize, left: bool,
-  zp: i32, lo: i32, hi: i32, unsigned: bool, out: usize,
+  zp: i32, lo: i32, hi: i32, unsigned: bool, out: usize, bounded: bool,
 ): void {
   const stride = <usize>cols << 2;
+  const maxRight = load<i32>(table + T_MAX_RIGHT * stride);
   const loZ = i32x4.splat(lo - zp);
   const hiZ = i32x4.splat(hi - zp);
   const zpv = i32x4.splat(zp);
@@ -216,14 +244,14 @@ function requantizeRows(
     let c = 0;
     for (; c + 16 <= cols; c += 16) {
       const off = <usize>c << 2;
-      const x0 = requantizeColumns4(a, bias, hasBias, table, stride, off, left, loZ, hiZ, zpv);
-      const x1 = requantizeColumns4(a, bias, hasBias, table, stride, off + 16, left, loZ, hiZ, zpv);
-      const x2 = requantizeColumns4(a, bias, hasBias, table, stride, off + 32, left, loZ, hiZ, zpv);
-      const x3 = requantizeColumns4(a, bias, hasBias, table, stride, off + 48, left, loZ, hiZ, zpv);
+      const x0 = requantizeColumns4(a, bias, hasBias, table, stride, off, left, loZ, hiZ, zpv, bounded, maxRight);
+      const x1 = requantizeColumns4(a, bias, hasBias, table, stride, off + 16, left, loZ, hiZ, zpv, bounded, maxRight);
+      const x2 = requantizeColumns4(a, bias, hasBias, table, stride, off + 32, left, loZ, hiZ, zpv, bounded, maxRight);
+      const x3 = requantizeColumns4(a, bias, hasBias, table, stride, off + 48, left, loZ, hiZ, zpv, bounded, maxRight);
       v128.store(o + <usize>c, narrow16(x0, x1, x2, x3, unsigned));
     }
     for (; c + 4 <= cols; c += 4) {
-      storeNarrow4(o + <usize>c, requantizeColumns4(a, bias, hasBias, table, stride, <usize>c << 2, left, loZ, hiZ, zpv), unsigned);
+      storeNarrow4(o + <usize>c, requantizeColumns4(a, bias, hasBias, table, stride, <usize>c << 2, left, loZ, hiZ, zpv, bounded, maxRight), unsigned);
     }
     for (; c < cols; c++) {
       const off = <usize>c << 2;
@@ -239,22 +267,28 @@ function requantizeRows(
  * Requantizes a row-major int32 [rows, cols] matrix at acc into bytes at out (int8 when
  * lo < 0, else uint8). With perTensor != 0 and hasBias == 0 the table (from
  * requantize_prepare) has 1 entry; otherwise it has `cols` entries. bias: int32[cols].
- * anyLeftShift != 0 when some shift > 0 (multipliers >= 1); without it that step is skipped.
+ * shiftMode: SHIFT_ANY_LEFT (1) when some shift > 0 (multipliers >= 1), else
+ * SHIFT_RIGHT_ONLY (0), whose left-shift step is skipped, or SHIFT_BOUNDED (2; see there).
  */
 export function requantize_i32_q8(
-  acc: usize, rows: i32, cols: i32, bias: usize, hasBias: i32, table: usize, perTensor: i32, anyLeftShift: i32,
+  acc: usize, rows: i32, cols: i32, bias: usize, hasBias: i32, table: usize, perTensor: i32, shiftMode: i32,
   zeroPoint: i32, lo: i32, hi: i32, out: usize,
 ): void {
   const unsigned = lo >= 0;
-  const left = anyLeftShift != 0;
+  const left = shiftMode == SHIFT_ANY_LEFT;
+  if (shiftMode == SHIFT_BOUNDED && perTensor == 0) {
+    if (hasBias != 0) requantizeRows(acc, rows, cols, bias, true, table, false, zeroPoint, lo, hi, unsigned, out, true);
+    else requantizeRows(acc, rows, cols, bias, false, table, false, zeroPoint, lo, hi, unsigned, out, true);
+    return;
+  }
   if (perTensor != 0 && hasBias == 0) {
     if (left) requantizeFlat(acc, rows * cols, table, true, zeroPoint, lo, hi, unsigned, out);
     else requantizeFlat(acc, rows * cols, table, false, zeroPoint, lo, hi, unsigned, out);
   } else if (hasBias != 0) {
-    if (left) requantizeRows(acc, rows, cols, bias, true, table, true, zeroPoint, lo, hi, unsigned, out);
-    else requantizeRows(acc, rows, cols, bias, true, table, false, zeroPoint, lo, hi, unsigned, out);
+    if (left) requantizeRows(acc, rows, cols, bias, true, table, true, zeroPoint, lo, hi, unsigned, out, false);
+    else requantizeRows(acc, rows, cols, bias, true, table, false, zeroPoint, lo, hi, unsigned, out, false);
   } else {
-    if (left) requantizeRows(acc, rows, cols, bias, false, table, true, zeroPoint, lo, hi, unsigned, out);
-    else requantizeRows(acc, rows, cols, bias, false, table, false, zeroPoint, lo, hi, unsigned, out);
+    if (left) requantizeRows(acc, rows, cols, bias, false, table, true, zeroPoint, lo, hi, unsigned, out, false);
+    else requantizeRows(acc, rows, cols, bias, false, table, false, zeroPoint, lo, hi, unsigned, out, false);
   }
 }

@@ -24,7 +24,8 @@ interface Requant {
   table: number;
   bias: number;
   perTensor: boolean;
-  anyLeftShift: boolean;
+  /** requantize_i32_q8's shiftMode. */
+  shiftMode: number;
   zeroPoint: number;
   lo: number;
   hi: number;
@@ -45,7 +46,32 @@ export function outputBounds(out: ActivationParams, relu: FusedRelu): { min: num
   return activationBounds((relu ?? "none") as Activation, out.scale, out.zeroPoint, 0, 255);
 }
 
-function residentRequant(core: KernelCore, reals: number[], bias: Int32Array | undefined, out: ActivationParams, relu: FusedRelu): Requant {
+/** requantize_i32_q8's shiftMode values (assembly/requantize.ts). */
+const SHIFT_RIGHT_ONLY = 0;
+const SHIFT_ANY_LEFT = 1;
+const SHIFT_BOUNDED = 2;
+
+/**
+ * The largest |Σ (x - zp)·w + bias| of any output channel: Σ|w| times the largest |x - zp| of a
+ * uint8 input, plus |bias|. codes: int8 weights whose channel is the flat index modulo `channels`.
+ */
+export function accumulatorBound(codes: Int8Array, channels: number, zeroPoint: number, bias: Int32Array): number {
+  const sums = new Float64Array(channels);
+  codes.forEach((w, i) => { sums[i % channels] += Math.abs(w); });
+  const deviation = Math.max(zeroPoint, 255 - zeroPoint);
+  return Math.max(...Array.from(sums, (sum, c) => sum * deviation + Math.abs(bias[c])));
+}
+
+/** SHIFT_BOUNDED where no shift is left and every rescaled rounding stays inside int32 for |acc| <= bound. */
+function shiftMode(shifts: Int32Array, bound: number | undefined): number {
+  if (shifts.some((s) => s > 0)) return SHIFT_ANY_LEFT;
+  if (bound === undefined) return SHIFT_RIGHT_ONLY;
+  const maxRight = Math.max(...Array.from(shifts, (s) => -s));
+  const fits = Array.from(shifts, (s) => -s).every((right) => (bound + 1 + (right > 0 ? 2 ** (right - 1) : 0)) * 2 ** (maxRight - right) < 2 ** 31);
+  return fits ? SHIFT_BOUNDED : SHIFT_RIGHT_ONLY;
+}
+
+function residentRequant(core: KernelCore, reals: number[], bias: Int32Array | undefined, out: ActivationParams, relu: FusedRelu, accBound?: number): Requant {
   const { multipliers, shifts } = quantizeMultipliers(reals);
   const perTensor = reals.length === 1;
   const entries = perTensor && bias === undefined ? 1 : Math.max(reals.length, bias?.length ?? 1);
@@ -56,13 +82,13 @@ function residentRequant(core: KernelCore, reals: number[], bias: Int32Array | u
   core.free(ps);
   const { min, max } = outputBounds(out, relu);
   return {
-    table, bias: bias === undefined ? 0 : core.allocCopy(bias).byteOffset, perTensor, anyLeftShift: shifts.some((s) => s > 0),
+    table, bias: bias === undefined ? 0 : core.allocCopy(bias).byteOffset, perTensor, shiftMode: shiftMode(shifts, accBound),
     zeroPoint: out.zeroPoint, lo: min, hi: max,
   };
 }
 
 const requantizeCall = (core: KernelCore, r: Requant, acc: number, rows: number, cols: number, out: number): Runnable =>
-  kernelCall(core, "requantize_i32_q8", [acc, rows, cols, r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, out]);
+  kernelCall(core, "requantize_i32_q8", [acc, rows, cols, r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.shiftMode, r.zeroPoint, r.lo, r.hi, out]);
 
 /** Image ranges [n0, n1) of at most CHUNK_BYTES of scratch each (one image at least). */
 function chunks(batch: number, scratchBytesPerImage: number): Array<[number, number]> {
@@ -114,12 +140,14 @@ export function convQ8Step(
   const single = convQ8Geometry(node, inShape, 1, padding);
   const cp = single.inChannels + (single.inChannels & 1);
   const kPadded = single.kernelHeight * single.kernelWidth * cp;
-  const codes = core.allocCopy(directCodes(int8Codes(node.weights.kernel.values, weightScales), single.kernelHeight * single.kernelWidth, single.inChannels, cp, n));
+  const weights = int8Codes(node.weights.kernel.values, weightScales);
+  const codes = core.allocCopy(directCodes(weights, single.kernelHeight * single.kernelWidth, single.inChannels, cp, n));
   const packedB = core.malloc(Math.ceil(n / 8) * (kPadded / 2) * 32);
   kernelCall(core, "gemm_q8_pack_b", [codes.byteOffset, n, kPadded, n, 1, 0, 0, packedB, 0, Math.ceil(n / 8)])();
   core.free(codes);
   const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, n);
-  const r = residentRequant(core, Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale), bias, params.output, relu);
+  const reals = Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale);
+  const r = residentRequant(core, reals, bias, params.output, relu, accumulatorBound(weights, n, params.input.zeroPoint, bias));
   const blockBytes = (core.exports.conv_q8_direct_scratch_bytes as (n: number) => number)(n);
   return {
     output: node.id, inputs: [input], outputBytesPerExample: single.rows * n,
@@ -136,7 +164,7 @@ export function convQ8Step(
         kernelCall(core, "conv_q8_direct_nhwc", [
           padded, hp, wp, cp, g.kernelHeight, g.kernelWidth, g.strideHeight, g.strideWidth, g.dilationHeight, g.dilationWidth, g.outHeight, g.outWidth,
           packedB, n, 0, (n1 - n0) * pixels, block,
-          r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, pointers.output + n0 * pixels * n,
+          r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.shiftMode, r.zeroPoint, r.lo, r.hi, pointers.output + n0 * pixels * n,
         ]),
       ]);
       staging.release(); // scratch: the next step's may reuse it (see engine-step.ts)
@@ -195,10 +223,12 @@ export function winogradQ8Step(
   const geometry = (batch: number): ConvGeometry => convQ8Geometry(node, inShape, batch, padding);
   const single = geometry(1);
   const cp = single.inChannels + (single.inChannels & 1);
-  const { packed, xiElements } = winogradQ8Filter(int8Codes(node.weights.kernel.values, weightScales), single.inChannels, n);
+  const weights = int8Codes(node.weights.kernel.values, weightScales);
+  const { packed, xiElements } = winogradQ8Filter(weights, single.inChannels, n);
   const filter = core.allocCopy(packed);
   const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, n);
-  const r = residentRequant(core, Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale), bias, params.output, relu);
+  const reals = Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale);
+  const r = residentRequant(core, reals, bias, params.output, relu, accumulatorBound(weights, n, params.input.zeroPoint, bias));
   const [tilesY, tilesX] = [Math.ceil(single.outHeight / 2), Math.ceil(single.outWidth / 2)];
   const hp = Math.max(single.inHeight + single.padTop + single.padBottom, 2 * tilesY + 2);
   const wp = Math.max(single.inWidth + single.padLeft + single.padRight, 2 * tilesX + 2);
@@ -220,7 +250,7 @@ export function winogradQ8Step(
         kernelCall(core, "winograd_q8_gemm_f2", [v, xiStride, (n1 - n0) * tiles, cp, filter.byteOffset, xiElements * 2, n, m, mStride]),
         kernelCall(core, "winograd_q8_output_f2", [
           m, mStride, n, tilesY, tilesX, n1 - n0, single.outHeight, single.outWidth, rows,
-          r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, pointers.output + n0 * pixels * n,
+          r.bias, r.bias === 0 ? 0 : 1, r.table, r.perTensor ? 1 : 0, r.shiftMode, r.zeroPoint, r.lo, r.hi, pointers.output + n0 * pixels * n,
         ]),
       ]);
       staging.release(); // scratch: the next step's may reuse it (see engine-step.ts)
@@ -237,9 +267,11 @@ export function depthwiseQ8Step(
   const geometry = (batch: number): ConvGeometry =>
     convGeometry([batch, ...inShape], node.kernelSize, { strides: node.strides, dilations: node.dilation, padding: padding ?? node.padding });
   const channels = inShape[2] * node.depthMultiplier;
-  const filter = core.allocCopy(Int16Array.from(int8Codes(node.weights.depthwiseKernel.values, weightScales)));
+  const weights = int8Codes(node.weights.depthwiseKernel.values, weightScales);
+  const filter = core.allocCopy(Int16Array.from(weights));
   const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, channels);
-  const requant = residentRequant(core, Array.from({ length: channels }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale), bias, params.output, relu);
+  const reals = Array.from({ length: channels }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale);
+  const requant = residentRequant(core, reals, bias, params.output, relu, accumulatorBound(weights, channels, params.input.zeroPoint, bias));
   const single = geometry(1);
   return {
     output: node.id, inputs: [input], outputBytesPerExample: single.rows * channels,
@@ -311,7 +343,7 @@ export function addQ8Step(
       const scratch = staging.scratch(scratchBytes);
       const runnables = [kernelCall(core, "add_q8_requant", [
         pointers.inputs[0], a.zeroPoint, kA, pointers.inputs[1], b.zeroPoint, kB, 0, batch * elements, scratch,
-        r.table, r.anyLeftShift ? 1 : 0, r.zeroPoint, r.lo, r.hi, pointers.output,
+        r.table, r.shiftMode, r.zeroPoint, r.lo, r.hi, pointers.output,
       ])];
       staging.release();
       return runnables;

@@ -4,10 +4,10 @@
 // than one 64-pixel block and a partial one, 4-row tiles cut by the block's end, filter counts
 // off a multiple of 8 (a partial panel), odd channel counts (padded to even) and Winograd's
 // scalar channel tail and odd output sizes (partial 2×2 tiles); requantization per channel
-// with int32 biases and a fused relu clamp.
+// with int32 biases and a fused relu clamp, in both of requantize_i32_q8's right-shift modes.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { winogradQ8Filter } from "../../src/deploy/engine-int8-steps.js";
+import { accumulatorBound, winogradQ8Filter } from "../../src/deploy/engine-int8-steps.js";
 import { addRescaleFactors } from "../../src/kernels/add-q8.js";
 import { convGeometry, type ConvGeometry, type Padding } from "../../src/kernels/conv-geometry.js";
 import { KernelCore } from "../../src/kernels/core.js";
@@ -74,13 +74,17 @@ function convRef({ x, zpX, codes, g, n, spec }: Case): Uint8Array {
   return requantizeRef(acc, g.rows, n, spec) as Uint8Array;
 }
 
-/** The requantization table, bias and the trailing arguments the fused kernels take. */
+/** requantize_i32_q8's shiftMode (assembly/requantize.ts): the general path, or the bounded one. */
+const [SHIFT_RIGHT_ONLY, SHIFT_BOUNDED] = [0, 2];
+let mode = SHIFT_RIGHT_ONLY;
+
+/** The requantization table, bias and the trailing arguments the fused kernels take, in `mode`. */
 function requantArgs(core: KernelCore, spec: RequantizeSpec, cols: number): number[] {
   const table = core.malloc(fn(core, "requantize_table_bytes")(cols));
   const [m, s] = [core.allocCopy(spec.multipliers), core.allocCopy(spec.shifts)];
   fn(core, "requantize_prepare")(m.byteOffset, s.byteOffset, spec.multipliers.length, cols, table);
   const bias = spec.bias === undefined ? 0 : core.allocCopy(spec.bias).byteOffset;
-  return [bias, bias === 0 ? 0 : 1, table, spec.multipliers.length === 1 && bias === 0 ? 1 : 0, spec.shifts.some((v) => v > 0) ? 1 : 0, spec.zeroPoint, spec.min ?? 0, spec.max ?? 255];
+  return [bias, bias === 0 ? 0 : 1, table, spec.multipliers.length === 1 && bias === 0 ? 1 : 0, mode, spec.zeroPoint, spec.min ?? 0, spec.max ?? 255];
 }
 
 function padWiden(core: KernelCore, c: Case, hp: number, wp: number, cp: number): number {
@@ -128,6 +132,15 @@ function convWinograd(core: KernelCore, c: Case): Uint8Array {
   return core.view(Uint8Array, out, g.rows * n).slice();
 }
 
+/** Both shift modes where the bounded one holds (it must, for these cases: checked). */
+function modesOf(c: Case): number[] {
+  const bound = accumulatorBound(c.codes, c.n, c.zpX, c.spec.bias as Int32Array);
+  const rights = Array.from(c.spec.shifts, (s) => -s);
+  const maxRight = Math.max(...rights);
+  expect(rights.every((r) => r >= 0 && (bound + 1 + 2 ** (r - 1)) * 2 ** (maxRight - r) < 2 ** 31)).toBe(true);
+  return [SHIFT_RIGHT_ONLY, SHIFT_BOUNDED];
+}
+
 describe("conv_q8_direct_nhwc (after pad_widen_u8_i16) = plain loops + requantizeRef", () => {
   const cases: Array<[string, number[], number, number, number, number, Padding]> = [
     // name, input [N, H, W, C], filters, kernel, stride, dilation, padding
@@ -142,7 +155,10 @@ describe("conv_q8_direct_nhwc (after pad_widen_u8_i16) = plain loops + requantiz
     it(name, () => {
       const c = makeCase(shape, n, k, s, d, padding, shape[3] + n);
       const expected = convRef(c);
-      for (const [build, core] of BUILDS) expect(convDirect(core, c), build).toEqual(expected);
+      for (const m of modesOf(c)) {
+        mode = m;
+        for (const [build, core] of BUILDS) expect(convDirect(core, c), `${build}, shiftMode ${m}`).toEqual(expected);
+      }
     });
   }
 });
@@ -158,7 +174,10 @@ describe("winograd_q8 F(2×2, 3×3) = plain loops + requantizeRef", () => {
     it(name, () => {
       const c = makeCase(shape, n, 3, 1, 1, padding, shape[3] * n);
       const expected = convRef(c);
-      for (const [build, core] of BUILDS) expect(convWinograd(core, c), build).toEqual(expected);
+      for (const m of modesOf(c)) {
+        mode = m;
+        for (const [build, core] of BUILDS) expect(convWinograd(core, c), `${build}, shiftMode ${m}`).toEqual(expected);
+      }
     });
   }
 
@@ -169,7 +188,10 @@ describe("winograd_q8 F(2×2, 3×3) = plain loops + requantizeRef", () => {
       c.zpX = zp;
       c.codes = Int8Array.from(c.codes, (w) => (w >= 0 ? 127 : -127));
       const expected = convRef(c);
-      for (const [build, core] of BUILDS) expect(convWinograd(core, c), build).toEqual(expected);
+      for (const m of modesOf(c)) {
+        mode = m;
+        for (const [build, core] of BUILDS) expect(convWinograd(core, c), `${build}, shiftMode ${m}`).toEqual(expected);
+      }
     }
   });
 });
@@ -185,10 +207,50 @@ describe("add_q8_requant = addQ8AccRef + requantizeRef", () => {
       for (const [build, core] of BUILDS) {
         const [pa, pb, out] = [core.allocCopy(a).byteOffset, core.allocCopy(b).byteOffset, core.malloc(length)];
         const scratch = core.malloc(fn(core, "add_q8_requant_scratch_bytes")());
+        mode = SHIFT_RIGHT_ONLY;
         const [, , table, , left, zp, lo, hi] = requantArgs(core, spec, 1);
         fn(core, "add_q8_requant")(pa, 130, kA, pb, 99, kB, 0, length, scratch, table, left, zp, lo, hi, out);
         expect(core.view(Uint8Array, out, length).slice(), build).toEqual(expected);
       }
     });
   }
+});
+
+describe("requantize_i32_q8 SHIFT_BOUNDED = requantizeRef", () => {
+  it("acc=[40,19] per-channel rights 0..20, |acc + bias| up to the largest bound the mode allows", () => {
+    const cols = 19;
+    const rights = Int32Array.from({ length: cols }, (_, c) => (c * 7) % 21);
+    const maxRight = 20;
+    // the largest bound for which every (bound + 1 + 2^(r-1)) · 2^(maxRight - r) < 2^31
+    const bound = Math.min(...Array.from(rights, (r) => Math.floor((2 ** 31 - 1) / 2 ** (maxRight - r)) - 1 - (r > 0 ? 2 ** (r - 1) : 0)));
+    const values = randomInts(40 * cols, 5, -bound, bound);
+    values.set([bound, -bound, bound - 1, -bound + 1], 0);
+    const acc = Int32Array.from(values);
+    const multipliers = Int32Array.from(randomInts(cols, 6, 2 ** 30, 2 ** 31 - 1));
+    const spec: RequantizeSpec = { multipliers, shifts: Int32Array.from(rights, (r) => -r), zeroPoint: 3, type: "int8", min: -128, max: 127 };
+    const expected = requantizeRef(acc, 40, cols, spec);
+    for (const [build, core] of BUILDS) {
+      mode = SHIFT_BOUNDED;
+      const [, , table, , shift] = requantArgs(core, spec, cols);
+      const [pa, out] = [core.allocCopy(acc).byteOffset, core.malloc(acc.length)];
+      fn(core, "requantize_i32_q8")(pa, 40, cols, 0, 0, table, 0, shift, 3, -128, 127, out);
+      expect(core.view(Int8Array, out, acc.length).slice(), build).toEqual(expected);
+    }
+  });
+
+  it("acc=[24,19] exact ties of the rounding divide, both signs (M0 = 2^30 halves acc exactly)", () => {
+    const [rows, cols] = [24, 19];
+    const rights = Int32Array.from({ length: cols }, (_, c) => 1 + (c % 9));
+    // acc = ±2^r·(2j + 1): half of it, 2^(r-1)·(2j + 1), lies exactly halfway between multiples of 2^r
+    const acc = Int32Array.from({ length: rows * cols }, (_, i) => (i % 2 === 0 ? 1 : -1) * 2 ** rights[i % cols] * (2 * Math.floor(i / cols) + 1));
+    const spec: RequantizeSpec = { multipliers: new Int32Array(cols).fill(2 ** 30), shifts: Int32Array.from(rights, (r) => -r), zeroPoint: 0, type: "int8", min: -128, max: 127 };
+    const expected = requantizeRef(acc, rows, cols, spec);
+    for (const [build, core] of BUILDS) {
+      mode = SHIFT_BOUNDED;
+      const [, , table, , shift] = requantArgs(core, spec, cols);
+      const [pa, out] = [core.allocCopy(acc).byteOffset, core.malloc(acc.length)];
+      fn(core, "requantize_i32_q8")(pa, rows, cols, 0, 0, table, 0, shift, 0, -128, 127, out);
+      expect(core.view(Int8Array, out, acc.length).slice(), build).toEqual(expected);
+    }
+  });
 });
