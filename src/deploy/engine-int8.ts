@@ -3,8 +3,9 @@
 // outputs dequantized to float (a softmax that ends the model runs in float on them when asked
 // for). The rewrites are the fp32 lowering's, as the contract fixes them: a relu/relu6 read alone
 // after a conv, depthwise, dense or add is that layer's clamp, on the relu's parameters; a pad read
-// alone by a 'valid' convolution is its explicit padding (padding with the zero point is what
-// the integer im2col does); flatten and dropout are their input's bytes.
+// alone by a 'valid' convolution is its explicit padding (the integer convolutions pad with the
+// zero point); flatten and dropout are their input's bytes. 3×3 stride-1 convolutions run as
+// exact integer Winograd F(2×2, 3×3), every other conv and dense layer as the direct 8-bit GEMM.
 import type { CompressedModel } from "../graph/compressed-model.js";
 import type { GraphNode, InputNode } from "../graph/ir.js";
 import { readersOf, soleReader } from "../graph/readers.js";
