@@ -35,7 +35,7 @@ describe("pocketflow bench", () => {
   it("an unknown or repeated --runtime exits 2 naming the choices", () => {
     const unknown = run(["bench", "--model", model, "--runtime", "pocketflow,onnx"]);
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr).toMatch(/--runtime takes a comma-separated list of pocketflow, tfjs-cpu, tfjs-wasm, tensorflow, but got 'onnx' in 'pocketflow,onnx'/);
+    expect(unknown.stderr).toMatch(/--runtime takes a comma-separated list of pocketflow, tfjs-cpu, tfjs-wasm, tensorflow, engine, engine-int8, onnxruntime-node, onnxruntime-web, but got 'onnx' in 'pocketflow,onnx'/);
     expect(unknown.stderr).toMatch(/pocketflow bench --help/);
     expect(run(["bench", "--model", model, "--runtime", "tfjs-cpu,tfjs-cpu"]).status).toBe(2);
     expect(run(["bench", "--model", model, "--batch", "0"]).status).toBe(2);
