@@ -116,5 +116,8 @@ function weightOf(packed: PackedWeight, binary: Uint8Array, quantization: NodeQu
   }
   const q = int8Quantization(quantization, name) as UniformWeightQuantization;
   const codes = new Int8Array(binary.buffer, binary.byteOffset + packed.offset, n);
-  return { shape: packed.shape, values: Float32Array.from(codes, (code, i) => code * q.scales[groupOf(i, q)]) };
+  // a plain loop: TypedArray.from with a map function is ~100x slower per element, most of a cold start
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) values[i] = codes[i] * q.scales[groupOf(i, q)];
+  return { shape: packed.shape, values };
 }
