@@ -1,11 +1,15 @@
 // The README's quick start, run as written (with assertions), so the README stays true.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   applyMask, computeQuantParams, dequantize, gemmF32, gemmF32Op, gram, KernelPool, lassoForNonZeros,
   magnitudeMask, magnitudeThreshold, perChannel, quantize,
 } from "../src/index.js";
+import { checkInt8Model } from "../src/deploy/int8-model.js";
+import { loadCompressedModel } from "../src/io/compressed-model-dir.js";
 
 describe("README quick start", () => {
   it("runs and does what the comments say", async () => {
@@ -43,6 +47,22 @@ describe("README quick start", () => {
 });
 
 describe("README main job", () => {
+  it("the README's first command compresses the shipped LeNet-5 into a pruned int8 model that keeps its accuracy", async () => {
+    const line = readFileSync("README.md", "utf8").split("\n").find((text) => text.startsWith("npm ci && npm run pocketflow -- compress")) as string;
+    const args = line.replace("npm ci && npm run pocketflow -- ", "").split(/\s+/);
+    const out = mkdtempSync(join(tmpdir(), "readme-main-job-"));
+    try {
+      args[args.indexOf("--out") + 1] = join(out, "lenet-int8");
+      const output = execFileSync("node", ["dist/src/cli/main.js", ...args, "--json"], { encoding: "utf8" });
+      const summary = JSON.parse(output.trim().split("\n").at(-1) as string) as { after: { testAccuracy: number; macs: number }; before: { macs: number }; enginePrecisions: string[] };
+      expect(summary.after.macs / summary.before.macs).toBeLessThanOrEqual(0.5);
+      expect(summary.after.testAccuracy).toBeGreaterThan(0.98);
+      expect(summary.enginePrecisions).toEqual(["fp32", "int8"]);
+      checkInt8Model((await loadCompressedModel(join(out, "lenet-int8"))).model);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 300_000);
   it("the shipped LeNet-5 scores the README's 99.09% on MNIST's test set", () => {
     const output = execFileSync("node", ["dist/src/cli/main.js", "eval", "--model", "models/lenet-mnist", "--json"], { encoding: "utf8" });
     const summary = JSON.parse(output.trim().split("\n").at(-1) as string) as { accuracy: number; count: number };
