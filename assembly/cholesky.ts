@@ -3,6 +3,7 @@
 // few hundred trials at most). f64 because a GP kernel matrix with near-zero noise has a
 // condition number far beyond f32's 2^24. Rows of L are contiguous, so every inner product of
 // the factorization and every update of the solves is a contiguous f64x2 loop with a scalar tail.
+import { axpyF64, dotF64 } from "./f64-vector";
 
 /** Pivots at or below this fraction of the largest diagonal are rounding noise of an f64 sum. */
 const PIVOT_EPS: f64 = 1e-13;
@@ -10,36 +11,6 @@ const PIVOT_EPS: f64 = 1e-13;
 const JITTER_START: f64 = 1e-10;
 const MAX_JITTER_TRIES = 30;
 
-/** Σ_k a[k]·b[k] for k < len, f64, two f64x2 accumulators. */
-function dotF64x2(a: usize, b: usize, len: i32): f64 {
-  let s0 = f64x2.splat(0);
-  let s1 = f64x2.splat(0);
-  let k = 0;
-  for (; k + 4 <= len; k += 4) {
-    const off = <usize>k << 3;
-    s0 = f64x2.add(s0, f64x2.mul(v128.load(a + off), v128.load(b + off)));
-    s1 = f64x2.add(s1, f64x2.mul(v128.load(a + off, 16), v128.load(b + off, 16)));
-  }
-  s0 = f64x2.add(s0, s1);
-  let s = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1);
-  for (; k < len; k++) s += load<f64>(a + (<usize>k << 3)) * load<f64>(b + (<usize>k << 3));
-  return s;
-}
-
-/** dst[k] += d · src[k] for k < len, f64. */
-function axpyF64x2(dst: usize, src: usize, len: i32, d: f64): void {
-  const dv = f64x2.splat(d);
-  let k = 0;
-  for (; k + 4 <= len; k += 4) {
-    const off = <usize>k << 3;
-    v128.store(dst + off, f64x2.add(v128.load(dst + off), f64x2.mul(dv, v128.load(src + off))));
-    v128.store(dst + off, f64x2.add(v128.load(dst + off, 16), f64x2.mul(dv, v128.load(src + off, 16))), 16);
-  }
-  for (; k < len; k++) {
-    const off = <usize>k << 3;
-    store<f64>(dst + off, load<f64>(dst + off) + d * load<f64>(src + off));
-  }
-}
 
 /** v[k] *= s for k < len. */
 function scaleRowF64(v: usize, len: i32, s: f64): void {
@@ -57,10 +28,10 @@ function factorRowsF64(a: usize, n: i32, jitter: f64, threshold: f64, factor: us
     const ai = a + <usize>i * rowBytes;
     for (let j = 0; j < i; j++) {
       const lj = factor + <usize>j * rowBytes;
-      const s = load<f64>(ai + (<usize>j << 3)) - dotF64x2(li, lj, j);
+      const s = load<f64>(ai + (<usize>j << 3)) - dotF64(li, lj, j);
       store<f64>(li + (<usize>j << 3), s / load<f64>(lj + (<usize>j << 3)));
     }
-    const pivot = load<f64>(ai + (<usize>i << 3)) + jitter - dotF64x2(li, li, i);
+    const pivot = load<f64>(ai + (<usize>i << 3)) + jitter - dotF64(li, li, i);
     if (!(pivot > threshold)) return false;
     store<f64>(li + (<usize>i << 3), sqrt<f64>(pivot));
     memory.fill(li + (<usize>(i + 1) << 3), 0, <usize>(n - i - 1) << 3);
@@ -100,7 +71,7 @@ export function solve_lower_f64(factor: usize, n: i32, b: usize, m: i32): void {
   for (let i = 0; i < n; i++) {
     const li = factor + <usize>i * rowBytes;
     const zi = b + <usize>i * rhsBytes;
-    for (let k = 0; k < i; k++) axpyF64x2(zi, b + <usize>k * rhsBytes, m, -load<f64>(li + (<usize>k << 3)));
+    for (let k = 0; k < i; k++) axpyF64(zi, b + <usize>k * rhsBytes, m, -load<f64>(li + (<usize>k << 3)));
     scaleRowF64(zi, m, 1 / load<f64>(li + (<usize>i << 3)));
   }
 }
@@ -112,7 +83,7 @@ export function solve_upper_t_f64(factor: usize, n: i32, b: usize, m: i32): void
   for (let i = n - 1; i >= 0; i--) {
     const xi = b + <usize>i * rhsBytes;
     for (let k = i + 1; k < n; k++) {
-      axpyF64x2(xi, b + <usize>k * rhsBytes, m, -load<f64>(factor + <usize>k * rowBytes + (<usize>i << 3)));
+      axpyF64(xi, b + <usize>k * rhsBytes, m, -load<f64>(factor + <usize>k * rowBytes + (<usize>i << 3)));
     }
     scaleRowF64(xi, m, 1 / load<f64>(factor + <usize>i * rowBytes + (<usize>i << 3)));
   }
