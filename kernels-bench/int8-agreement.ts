@@ -20,6 +20,7 @@ import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 import { buildTfjsModel } from "../src/tfjs/tfjs-from-graph.js";
 import { selectBackend } from "../src/train/backend-select.js";
 import { quantizedForward } from "../src/train/evaluate-quantized.js";
+import { topClassOfRows } from "./top-class.js";
 
 const BATCH = 100;
 type Logits = (images: Float32Array, batch: number, shape: number[]) => Promise<Float32Array>;
@@ -43,12 +44,6 @@ function tfjsLogits(forward: (x: tf.Tensor4D) => tf.Tensor2D): Logits {
   return async (images, batch, shape) => tf.tidy(() => forward(tf.tensor4d(images, [batch, ...shape] as [number, number, number, number])).dataSync() as Float32Array);
 }
 
-const top1 = (logits: Float32Array, classes: number): number[] =>
-  Array.from({ length: logits.length / classes }, (_, r) => {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (logits[r * classes + c] > logits[r * classes + best]) best = c;
-    return best;
-  });
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -87,7 +82,7 @@ async function main(): Promise<void> {
   for (const batch of batches({ ...test, labels: test.labels.subarray(0, limit), images: test.images.subarray(0, limit * test.images.length / test.labels.length) }, { batchSize: BATCH, normalization: preprocessing.normalization })) {
     const logits: Record<string, Float32Array> = {};
     for (const name of names) logits[name] = await runners[name](batch.images, batch.size, [...test.imageShape]);
-    for (const name of names) tops[name].push(...top1(logits[name], classes));
+    for (const name of names) tops[name].push(...topClassOfRows(logits[name], classes));
     for (const name of ["simulated", "onnxQdq", "onnxQoperator"]) {
       const diff = logits[name].reduce((max, value, i) => Math.max(max, Math.abs(value - logits.engine[i])), 0) / lsb;
       maxLsb[`engine vs ${name}`] = Math.max(maxLsb[`engine vs ${name}`] ?? 0, diff);

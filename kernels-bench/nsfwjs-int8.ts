@@ -21,7 +21,7 @@ import { selectBackend } from "../src/train/backend-select.js";
 import { quantizedForward } from "../src/train/evaluate-quantized.js";
 import { decodeImages, listImageFiles, randomCrops } from "./natural-images.js";
 import { importNsfwjsMobileNetV2, NSFWJS_CLASSES } from "./nsfwjs-mobilenet.js";
-import { labelWithTopClass } from "./top-class.js";
+import { labelWithTopClass, topClassOfRows } from "./top-class.js";
 
 const IMAGE_SIDE = 256;
 const HELD_OUT_EVERY = 4;
@@ -59,14 +59,7 @@ function engineTopClasses(model: CompressedModel, dataset: Dataset, batchSize: n
   const engine = loadEngine(model, { precision: "int8" });
   const classes = NSFWJS_CLASSES.length;
   const out: number[] = [];
-  for (const batch of batches(dataset, { batchSize })) {
-    const logits = engine.run(batch.images, batch.size);
-    for (let i = 0; i < batch.size; i++) {
-      let best = 0;
-      for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
-      out.push(best);
-    }
-  }
+  for (const batch of batches(dataset, { batchSize })) out.push(...topClassOfRows(engine.run(batch.images, batch.size), classes));
   return Uint8Array.from(out);
 }
 

@@ -23,3 +23,14 @@ export function labelWithTopClass(graph: Graph, dataset: Dataset, batchSize = 32
   }
   return labels;
 }
+
+/** Index of the largest value of each row of row-major [rows, classes] logits (the first on a tie). */
+export function topClassOfRows(logits: ArrayLike<number>, classes: number): number[] {
+  const rows: number[] = [];
+  for (let r = 0; r * classes < logits.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[r * classes + c] > logits[r * classes + best]) best = c;
+    rows.push(best);
+  }
+  return rows;
+}

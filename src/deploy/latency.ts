@@ -229,7 +229,14 @@ function summarize(samples: Samples, names: string[], inputShape: number[], thre
  */
 export async function latenciesMs(graphs: readonly Graph[], options: { batch?: number; seconds?: number; runtime?: RuntimeName } = {}): Promise<number[]> {
   const runtime = runtimeOf(options.runtime ?? "pocketflow");
-  const runtimes: LatencyRuntime[] = graphs.map((graph, i) => ({ name: `model ${i}`, load: (_ignored, input) => runtime.load(graph, input) }));
-  const summary = await measureLatency(graphs[0], { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
+  return medianMsAlternately(graphs[0], graphs.map((graph, i) => ({ name: `model ${i}`, load: (_ignored, input) => runtime.load(graph, input) })), options);
+}
+
+/**
+ * Median ms per batch of each runtime, timed alternately on `graph`'s input shape, their outputs
+ * not cross-checked (each runtime may run a different model: before and after compression).
+ */
+export async function medianMsAlternately(graph: Graph, runtimes: LatencyRuntime[], options: { batch?: number; seconds?: number } = {}): Promise<number[]> {
+  const summary = await measureLatency(graph, { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
   return summary.runtimes.map((runtime) => runtime.medianMs);
 }

@@ -11,7 +11,7 @@ import type { Dataset } from "../data/dataset.js";
 import type { EnginePrecision } from "../deploy/engine.js";
 import { engineRuntime } from "../deploy/engine-runtimes.js";
 import { looksInt8 } from "../deploy/int8-model.js";
-import { latenciesMs, measureLatency } from "../deploy/latency.js";
+import { latenciesMs, medianMsAlternately } from "../deploy/latency.js";
 import type { LatencyRuntime } from "../deploy/latency-runtimes.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
 import { evaluateQuantized, quantizesActivations } from "../train/evaluate-quantized.js";
@@ -169,6 +169,6 @@ async function engineLatenciesMs(models: readonly CompressedModel[], options: { 
     name: `model ${i}`,
     load: (_graph, input) => engineRuntime(precisions[i]).load(model.graph, input, model),
   }));
-  const summary = await measureLatency(models[0].graph, { runtimes, batch: options.batch, secondsPerRuntime: options.seconds ?? 1, tolerance: Infinity });
-  return summary.runtimes.map((runtime, i) => ({ precision: precisions[i], medianMs: runtime.medianMs }));
+  const medians = await medianMsAlternately(models[0].graph, runtimes, options);
+  return medians.map((medianMs, i) => ({ precision: precisions[i], medianMs }));
 }

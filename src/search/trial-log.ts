@@ -5,22 +5,18 @@
 // tell instead of running its trials again.
 import { closeSync, fsyncSync, openSync, writeSync } from "node:fs";
 import { readFile, truncate } from "node:fs/promises";
+import type { ModelMeasurement } from "../learners/compress.js";
 import type { Point } from "./space.js";
 
 export const TRIAL_LOG = "trials.jsonl";
 
-/** What a trial measured of its candidate (validation split only; never the test set). */
-export interface TrialMetrics {
+/**
+ * What a trial measured of its candidate: compress's measurements of it (validation split only,
+ * never the test set; latency on our backend when the search measures it).
+ */
+export type TrialMetrics = Pick<ModelMeasurement, "macs" | "params" | "unprunedParams" | "weightBytes" | "sparseBytes" | "packedBytes" | "latencyMs"> & {
   validationAccuracy: number;
-  macs: number;
-  params: number;
-  unprunedParams: number;
-  weightBytes: number;
-  sparseBytes: number;
-  packedBytes: number;
-  /** Median latency of one batch on our backend, when the search measures it. */
-  latencyMs?: number;
-}
+};
 
 export interface TrialRecord {
   index: number;
