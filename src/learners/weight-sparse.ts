@@ -32,6 +32,8 @@ import { evaluateGraph } from "../train/evaluate-graph.js";
 import { train, type TrainOptions } from "../train/trainer.js";
 import { composeTraining, maskTrainingPart, mergeHooks, type TrainingPart, type WeightVariable } from "../train/training-parts.js";
 import { FullPrecLearner } from "./full-prec.js";
+import { SAMPLING_OPTIONS } from "./pruning-options.js";
+import { reconstructSparse, type SparseLayerReport } from "./sparse-reconstruction.js";
 import { LearnerOptionError, LearnerRefusedError, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerMode, type LearnerOptionSpec, type LearnerRecord } from "./learner.js";
 
 export type SparsityAllocation = "uniform" | "heuristic";
@@ -59,6 +61,14 @@ export interface WeightSparseOptions extends Omit<TrainOptions, "normalization" 
   maskUpdateInterval?: number;
   /** Prune the first conv and the last dense layer too (default false). */
   pruneFirstAndLast?: boolean;
+  /** Mask at the final sparsities at once and refit each conv's kept weights by least squares before the fine-tune (default false: the gradual schedule). */
+  reconstruct?: boolean;
+  /** Images sampled per layer by the reconstruction (default 400). */
+  samples?: number;
+  /** Output positions sampled per image by the reconstruction (default 10). */
+  positionsPerImage?: number;
+  /** Reports each reconstructed layer. */
+  progress?(message: string): void;
 }
 
 /** A short run still prunes in this many steps at least, so no single step removes most of the weights. */
@@ -74,6 +84,8 @@ const PRUNING_OPTIONS: readonly LearnerOptionSpec[] = [
   { name: "endFraction", kind: "number", min: 0, max: 1, default: 0.7, help: "the final sparsity is reached at this fraction of the steps" },
   { name: "maskUpdateInterval", kind: "integer", min: 1, default: 100, help: "steps between mask updates (fewer in short runs)" },
   { name: "pruneFirstAndLast", kind: "flag", default: false, help: "also prune the first conv and the last dense layer" },
+  { name: "reconstruct", kind: "flag", default: false, help: "prune to the final sparsities at once and refit each conv's kept weights to the original's outputs by least squares, then fine-tune with the masks fixed" },
+  ...SAMPLING_OPTIONS,
 ];
 
 /** The fine-tune's options are FullPrecLearner's (mode, fastSteps, epochs, batchSize, ...). */
@@ -263,7 +275,7 @@ function totalStepsOf(data: LearnerData, options: WeightSparseOptions): number {
 
 /** The options train() takes: all but the learner's own. */
 function trainingOptionsOf(options: WeightSparseOptions): TrainOptions {
-  const own = new Set(["mode", "fastSteps", "batchNormMomentum", "layerSparsity", ...PRUNING_OPTIONS.map((spec) => spec.name)]);
+  const own = new Set(["mode", "fastSteps", "batchNormMomentum", "layerSparsity", "samples", "positionsPerImage", "progress", ...PRUNING_OPTIONS.map((spec) => spec.name)]);
   return Object.fromEntries(Object.entries(options).filter(([name]) => !own.has(name))) as unknown as TrainOptions;
 }
 
@@ -285,6 +297,16 @@ async function fineTune(model: CompressedModel, data: LearnerData, options: Weig
   } finally {
     composed.dispose();
   }
+}
+
+/** `reconstruct`: every layer masked at its final sparsity at once, convs refit by least squares (sparse-reconstruction.ts). */
+function reconstructLayers(model: CompressedModel, plan: PruningPlan, data: LearnerData, options: WeightSparseOptions): { model: CompressedModel; layers: SparseLayerReport[] } {
+  const targets = plan.layers.map((layer, i) => ({
+    id: layer.id, weight: layer.weight, shape: layer.shape,
+    maskOf: (values: Float32Array) => keepLargest(values, model.masks[layer.id]?.[layer.weight]?.kept ?? new Uint8Array(layer.size).fill(1), layer.size - plan.finalPruned[i]),
+  }));
+  const sampling = { samples: options.samples ?? 400, positionsPerImage: options.positionsPerImage ?? 10, seed: options.seed ?? 0 };
+  return reconstructSparse(model, targets, data, sampling, options.progress);
 }
 
 // ---------------------------------------------------------------------- 4. the final masks
@@ -360,17 +382,23 @@ export class WeightSparseLearner implements Learner<WeightSparseOptions> {
     const plan = planLayers(model, options);
     const totalSteps = totalStepsOf(data, options);
     const schedule = pruningSchedule(totalSteps, options);
-    const initial = plan.layers.map((layer) => model.masks[layer.id]?.[layer.weight]?.kept ?? new Uint8Array(layer.size).fill(1));
+    // with reconstruct the masks start final, so the schedule's updates leave them as they are
+    const reconstructed = options.reconstruct === true ? reconstructLayers(model, plan, data, options) : undefined;
+    const start = reconstructed?.model ?? model;
+    const initial = plan.layers.map((layer) => start.masks[layer.id]?.[layer.weight]?.kept ?? new Uint8Array(layer.size).fill(1));
     const part = gradualPruningPart(plan, initial, schedule);
-    const { graph, steps } = await fineTune(model, data, options, part, totalSteps);
-    const pruned = withMasks({ ...model, graph }, finalMasks(graph, plan, part.masks));
+    const { graph, steps } = await fineTune(start, data, options, part, totalSteps);
+    const pruned = withMasks({ ...start, graph }, finalMasks(graph, plan, part.masks));
     const achieved = achievedSparsity(pruned, plan);
     const validationAccuracy = data.validation === undefined ? undefined : evaluateGraph(pruned.graph, data.validation, { normalization: data.normalization }).accuracy;
-    const { mode = "full", sparsity, allocation, layerSparsity, exponent, beginFraction, endFraction, maskUpdateInterval, pruneFirstAndLast, epochs, batchSize, seed, optimizer, schedule: learningRate, weightDecay } = options;
+    const { mode = "full", sparsity, allocation, layerSparsity, exponent, beginFraction, endFraction, maskUpdateInterval, pruneFirstAndLast, reconstruct = false, epochs, batchSize, seed, optimizer, schedule: learningRate, weightDecay } = options;
     const record: LearnerRecord = {
       learner: this.name, mode, validationAccuracy, steps, seconds: (performance.now() - started) / 1000,
-      options: { sparsity, allocation, layerSparsity, exponent, beginFraction, endFraction, maskUpdateInterval, pruneFirstAndLast, epochs, batchSize, seed, optimizer, schedule: learningRate, weightDecay },
+      options: { sparsity, allocation, layerSparsity, exponent, beginFraction, endFraction, maskUpdateInterval, pruneFirstAndLast, reconstruct, epochs, batchSize, seed, optimizer, schedule: learningRate, weightDecay },
     };
-    return withHistory(pruned, "prune", { ...record, sparsity: achieved.overall, layerSparsity: achieved.layers, maskUpdates: part.updates, pruningSteps: schedule.updateSteps });
+    return withHistory(pruned, "prune", {
+      ...record, sparsity: achieved.overall, layerSparsity: achieved.layers, maskUpdates: part.updates, pruningSteps: schedule.updateSteps,
+      ...(reconstructed === undefined ? {} : { reconstruction: reconstructed.layers }),
+    });
   }
 }
