@@ -1,11 +1,15 @@
-// npm run bench:search-vs-uniform -- --search DIR --model DIR [--preserve-ratio 0.5] [--validation 1000] [--fast-steps 300] [--batch-size 64] [--out FILE]
-// Does a channel-pruning search pay off? The best repaired point of a finished search (its
-// trials.jsonl; `pocketflow compress --learner channel --optimizer ... --out DIR`) against the
-// uniform ratio at the same --preserve-ratio, each pruned by the channel learner from the search's
-// input model and given the identical fine-tune (fast mode, --fast-steps steps, distilled from the
-// original, the net's fine-tune recipe, the same seed). Test accuracy before and after the
-// fine-tune, MACs kept. Writes kernels-bench/results/search-vs-uniform.json.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
+// npm run bench:search-vs-uniform -- --search DIR[,DIR...] --model DIR [--validation 1000] [--fast-steps 300] [--batch-size N] [--only ROW,...] [--out FILE]
+// Does a search pay off? The best point of each finished search (its search.json and trials.jsonl;
+// `pocketflow compress --learner channel|weight-sparse --optimizer ... --out DIR`) against the
+// learner's one-value-for-every-layer baselines at the same budget, all built by the searched
+// learner with the search's own options from the search's input model and given the identical
+// fine-tune (fast mode, --fast-steps steps, the same seed):
+//   channel       rows uniform (the --preserve-ratio for every layer) and each search's ratios;
+//                 "before" is right after least-squares reconstruction (the search's reward);
+//   weight-sparse rows uniform, heuristic (PocketFlow's log-size rule) and each search's
+//                 sparsities; "before" is after the search's own short fine-tune (its reward).
+// Test accuracy before and after the fine-tune, MACs kept. Writes kernels-bench/results/search-vs-uniform.json.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { computeNormalization, type Normalization } from "../src/data/batches.js";
 import { sampleCount, splitValidation } from "../src/data/dataset.js";
@@ -15,32 +19,74 @@ import type { CompressedModel } from "../src/graph/compressed-model.js";
 import { loadCompressedModel } from "../src/io/compressed-model-dir.js";
 import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 import { compress } from "../src/learners/compress.js";
-import type { NetName } from "../src/nets/zoo.js";
+import { learnerByName } from "../src/learners/registry.js";
+import { planSearch, SEARCH_CONFIG } from "../src/search/search-loop.js";
+import { optionsOfPoint } from "../src/search/space.js";
+import type { ChainLearner } from "../src/search/trial.js";
 import { readTrials } from "../src/search/trial-log.js";
-import { optionsOfPoint, spaceOfHyperParameters } from "../src/search/space.js";
-import { ChannelPrunedLearner } from "../src/learners/channel-pruned.js";
 import { selectBackend } from "../src/train/backend-select.js";
 import { evaluateGraph } from "../src/train/evaluate-graph.js";
-import { fineTuneRecipe } from "../src/train/recipes.js";
 
 const argValue = (argv: string[], flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
 
+interface Row {
+  name: string;
+  /** The searched learner's options over the search's own. */
+  options: Record<string, unknown>;
+  search?: { dir: string; optimizer: string; trials: number; bestTrial: number; bestValidationReward: number };
+}
+
+/** A finished search: its searched learner with options, and its best point as that learner's options. */
+async function searchedRow(dir: string, model: CompressedModel): Promise<{ step: ChainLearner; row: Row }> {
+  const configPath = join(dir, SEARCH_CONFIG);
+  if (!existsSync(configPath)) throw new Error(`bench:search-vs-uniform: ${configPath} is missing; --search takes the --out of a finished 'pocketflow compress --optimizer' run`);
+  const config = JSON.parse(readFileSync(configPath, "utf8")) as { optimizer: string; learners: ChainLearner[] };
+  const trials = (await readTrials(join(dir, "trials.jsonl"))).filter((trial) => trial.score !== undefined);
+  if (trials.length === 0) throw new Error(`bench:search-vs-uniform: ${dir}/trials.jsonl has no finished trial`);
+  const best = trials.reduce((a, b) => ((b.score as number) > (a.score as number) ? b : a));
+  const plan = planSearch(model, config.learners, learnerByName);
+  const step = config.learners[plan.learnerIndex];
+  return {
+    step,
+    row: {
+      name: `${config.optimizer}, ${trials.length} trials`,
+      options: optionsOfPoint(plan.space, best.repaired),
+      search: { dir, optimizer: config.optimizer, trials: trials.length, bestTrial: best.index, bestValidationReward: best.score as number },
+    },
+  };
+}
+
+/** The learner's one-value baselines at the search's budget. */
+function baselineRows(step: ChainLearner): Row[] {
+  if (step.learner === "channel" || step.learner === "dis-chn") return [{ name: "uniform", options: {} }];
+  if (step.learner === "weight-sparse") return [{ name: "uniform", options: { allocation: "uniform" } }, { name: "heuristic", options: { allocation: "heuristic" } }];
+  throw new Error(`bench:search-vs-uniform: searches of '${step.learner}' are not compared here (channel, dis-chn, weight-sparse)`);
+}
+
+/** The two builds of a row: at the search's reward fidelity, and after the longer fine-tune. */
+function fidelities(step: ChainLearner, fastSteps: number): { before: Record<string, unknown>; after: Record<string, unknown> } {
+  if (step.learner === "weight-sparse") return { before: { mode: "fast" }, after: { mode: "fast", fastSteps } };
+  return { before: { finetune: "none" }, after: { finetune: "fast", fastSteps } };
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const searchDir = argValue(argv, "--search");
-  if (searchDir === undefined) throw new Error("bench:search-vs-uniform: --search DIR (the --out of a finished channel-pruning search) is required");
+  const searchDirs = argValue(argv, "--search")?.split(",");
+  if (searchDirs === undefined) throw new Error("bench:search-vs-uniform: --search DIR[,DIR...] (the --out of finished searches of one learner) is required");
+  const modelDir = argValue(argv, "--model");
+  if (modelDir === undefined) throw new Error("bench:search-vs-uniform: --model DIR, the searches' input model, is required");
   const fastSteps = Number(argValue(argv, "--fast-steps") ?? 300);
-  const batchSize = Number(argValue(argv, "--batch-size") ?? 64);
+  const batchSize = argValue(argv, "--batch-size") === undefined ? undefined : Number(argValue(argv, "--batch-size"));
+  const only = argValue(argv, "--only")?.split(",");
   enableRelaxedSimd();
   await selectBackend({ backend: "pocketflow" });
-  const modelDir = argValue(argv, "--model");
-  if (modelDir === undefined) throw new Error("bench:search-vs-uniform: --model DIR, the search's input model, is required");
-  const preserveRatio = Number(argValue(argv, "--preserve-ratio") ?? 0.5);
-  const trials = (await readTrials(join(searchDir, "trials.jsonl"))).filter((trial) => trial.score !== undefined);
-  if (trials.length === 0) throw new Error(`bench:search-vs-uniform: ${searchDir}/trials.jsonl has no finished trial`);
-  const best = trials.reduce((a, b) => ((b.score as number) > (a.score as number) ? b : a));
 
   const { model, extras } = await loadCompressedModel(modelDir);
+  const searched = await Promise.all(searchDirs.map((dir) => searchedRow(dir, model)));
+  const step = searched[0].step;
+  for (const other of searched) {
+    if (JSON.stringify(other.step) !== JSON.stringify(step)) throw new Error(`bench:search-vs-uniform: ${other.row.search?.dir} searched ${JSON.stringify(other.step)}, ${searched[0].row.search?.dir} ${JSON.stringify(step)}: compare searches of the same learner and options`);
+  }
   const preprocessing = (extras.preprocessing ?? {}) as { dataset?: string; normalization?: Normalization };
   const data = loadDataset(preprocessing.dataset as string);
   const validationCount = Number(argValue(argv, "--validation") ?? 1000);
@@ -48,31 +94,27 @@ async function main(): Promise<void> {
   const trained = [...model.history].reverse().find((entry) => entry.step === "train" && typeof (entry.options as { seed?: unknown } | undefined)?.seed === "number");
   const split = splitValidation(data.train, validationCount, (trained?.options as { seed?: number } | undefined)?.seed ?? 0);
   const normalization = preprocessing.normalization ?? computeNormalization(split.train);
-  const net = [...model.history].reverse().find((entry) => typeof entry.net === "string")?.net as NetName | undefined;
-  const recipe = fineTuneRecipe(net);
-  const ratios = optionsOfPoint(spaceOfHyperParameters(new ChannelPrunedLearner().searchSpace(model)), best.repaired).ratios as Record<string, number>;
+  const data_ = { train: split.train, validation: split.validation, normalization };
+  const accuracy = (m: CompressedModel) => evaluateGraph(m.graph, data.test, { normalization }).accuracy;
+  const { before, after } = fidelities(step, fastSteps);
+  const common = { ...step.options, ...(batchSize === undefined ? {} : { batchSize }) };
 
-  const run = async (name: string, options: Record<string, unknown>) => {
-    const common = { epochs: recipe.epochs, batchSize, optimizer: recipe.optimizer, schedule: recipe.schedule, weightDecay: recipe.weightDecay, seed: 0 };
-    const data_ = { train: split.train, validation: split.validation, normalization };
-    const pruned = (await compress(model, { learners: [{ learner: "channel", options: { ...common, ...options, finetune: "none" } }], data: data_, latency: false })).model;
-    const tuned = (await compress(model, { learners: [{ learner: "channel", options: { ...common, ...options, finetune: "fast", fastSteps } }], data: data_, latency: false })).model;
-    const accuracy = (m: CompressedModel) => evaluateGraph(m.graph, data.test, { normalization }).accuracy;
-    const result = { name, macsKept: graphCost(tuned.graph).macs / graphCost(model.graph).macs, testBeforeFineTune: accuracy(pruned), testAfterFineTune: accuracy(tuned) };
+  const rows = [...baselineRows(step), ...searched.map((s) => s.row)].filter((row) => only === undefined || only.includes(row.name.split(",")[0]));
+  const results = [];
+  for (const row of rows) {
+    const build = async (fidelity: Record<string, unknown>) => (await compress(model, { learners: [{ learner: step.learner, options: { ...common, ...row.options, ...fidelity } }], data: data_, latency: false })).model;
+    const atReward = await build(before);
+    const tuned = await build(after);
+    const result = { name: row.name, ...(row.search ? { search: row.search } : {}), macsKept: graphCost(tuned.graph).macs / graphCost(model.graph).macs, testBeforeFineTune: accuracy(atReward), testAfterFineTune: accuracy(tuned), options: row.options };
     console.log(JSON.stringify(result));
-    return result;
-  };
-  const searched = await run("searched", { ratios });
-  const uniform = await run("uniform", { preserveRatio });
-  const results = {
-    search: searchDir, model: modelDir, trials: trials.length, bestTrial: best.index, bestValidationReward: best.score, preserveRatio, fastSteps, batchSize,
-    trainImages: sampleCount(split.train), ratios, searched, uniform, gainAfterFineTune: searched.testAfterFineTune - uniform.testAfterFineTune,
-  };
+    results.push(result);
+  }
+  const summary = { model: modelDir, learner: step.learner, learnerOptions: step.options, fastSteps, batchSize: common.batchSize, trainImages: sampleCount(split.train), rows: results };
   const out = argValue(argv, "--out") ?? join("kernels-bench", "results", "search-vs-uniform.json");
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, JSON.stringify(results, null, 2) + "\n");
+  writeFileSync(`${out}.tmp`, JSON.stringify(summary, null, 2) + "\n");
   renameSync(`${out}.tmp`, out);
-  console.log(JSON.stringify(results, null, 2));
+  console.log(JSON.stringify(summary, null, 2));
 }
 
 if (process.argv[1]?.endsWith("search-vs-uniform.js")) {

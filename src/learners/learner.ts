@@ -73,8 +73,8 @@ export interface Learner<Options> {
    * `pocketflow compress` uses them in the recipe's place, its --lr still setting the rate.
    */
   readonly trainingDefaults?: { optimizer?: TrainingOptimizerConfig; schedule?: ScheduleOptions };
-  /** The hyper-parameters a search drives on this model. */
-  searchSpace(model: CompressedModel): HyperParameter[];
+  /** The hyper-parameters a search drives on this model, given the learner's other options (their defaults filled in). */
+  searchSpace(model: CompressedModel, options?: Options): HyperParameter[];
   /**
    * A new compressed model (the input is left as it was) whose history ends with this learner's
    * record. Throws LearnerRefusedError when the input holds state this learner cannot keep.

@@ -76,6 +76,12 @@ export const MIN_MASK_UPDATES = 4;
 /** The largest sparsity the heuristic gives a layer and a search asks of one. */
 export const MAX_LAYER_SPARSITY = 0.99;
 
+/** The sparsities a search asks of one layer for a global target s (PocketFlow's action range). */
+export const layerSparsityRange = (sparsity: number): { low: number; high: number } => ({
+  low: Math.max(0, 1 - 3 * (1 - sparsity)),
+  high: Math.min(MAX_LAYER_SPARSITY, 1 - (1 - sparsity) / 3),
+});
+
 const PRUNING_OPTIONS: readonly LearnerOptionSpec[] = [
   { name: "sparsity", kind: "number", min: 0, max: 1, default: 0.75, help: "final fraction of the pruned layers' weights set to zero, in (0, 1)" },
   { name: "allocation", kind: "choice", choices: ["uniform", "heuristic"], default: "uniform", help: "per-layer sparsities: uniform, or heuristic (proportional to log of the layer's size)" },
@@ -365,10 +371,15 @@ export class WeightSparseLearner implements Learner<WeightSparseOptions> {
   readonly description = "gradual magnitude pruning to a target sparsity (Zhu & Gupta 2017); keeps shapes, so smaller only when stored sparse";
   readonly options = OPTIONS;
 
-  /** One sparsity per prunable layer, as layerSparsity takes them. */
-  searchSpace(model: CompressedModel): HyperParameter[] {
-    const layers = prunableLayers(model.graph).map((layer) => layer.id);
-    return [{ option: "layerSparsity", kind: "continuous", low: 0, high: MAX_LAYER_SPARSITY, perLayer: layers }];
+  /**
+   * One sparsity per prunable layer, as layerSparsity takes them, within PocketFlow's range around
+   * the target s: [1 − 3(1 − s), 1 − (1 − s)/3] (s = 0.9: [0.7, 0.967]), so that a random point
+   * is a plausible allocation rather than one that empties some layers to spare others.
+   */
+  searchSpace(model: CompressedModel, options: Partial<WeightSparseOptions> = {}): HyperParameter[] {
+    const layers = prunableLayers(model.graph, options.pruneFirstAndLast).map((layer) => layer.id);
+    const { low, high } = layerSparsityRange(options.sparsity ?? 0.75);
+    return [{ option: "layerSparsity", kind: "continuous", low, high, perLayer: layers }];
   }
 
   async compress(model: CompressedModel, data: LearnerData, given: WeightSparseOptions): Promise<CompressedModel> {

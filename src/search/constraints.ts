@@ -155,30 +155,32 @@ function apportion(shares: readonly number[], caps: readonly number[], total: nu
 
 /**
  * Per-layer sparsities whose pruned weights total round(sparsity · N) of the N weights of the
- * searched layers, exactly (the learner rounds each layer's count as apportioned here). A point is
- * rescaled (the layers' proportions kept, each capped at its upper bound); an agent walking the
- * layers is clipped so that the later layers can still meet the target (PocketFlow raises the
- * lower bound the same way).
+ * searched layers, exactly (the learner rounds each layer's count as apportioned here), each
+ * within its dimension's [low, high]. A point is rescaled (the layers' proportions kept, each
+ * held within its bounds); an agent walking the layers is clipped so that the later layers can
+ * still meet the target (PocketFlow raises the lower bound the same way).
  */
 export function sparsityTarget(space: SearchSpace, graph: Graph, sparsity: number): LayerConstraint {
   const { indices, layers } = layerDimensions(space, "layerSparsity");
   const sizes = layers.map((id) => weightSize(graph, id));
   const caps = indices.map((index, i) => Math.floor((space.dimensions[index].high as number) * sizes[i]));
+  const floors = indices.map((index, i) => Math.min(caps[i], Math.ceil((space.dimensions[index].low as number) * sizes[i])));
   const total = sizes.reduce((sum, size) => sum + size, 0);
   const target = Math.round(sparsity * total);
   if (caps.reduce((sum, cap) => sum + cap, 0) < target) throw new RangeError(`search: sparsity ${sparsity} cannot be met with every layer at its largest searched sparsity; lower --sparsity`);
+  if (floors.reduce((sum, floor) => sum + floor, 0) > target) throw new RangeError(`search: sparsity ${sparsity} is below what every layer at its smallest searched sparsity prunes; raise --sparsity`);
   const pruned = (chosen: readonly number[]) => chosen.reduce((sum, value, i) => sum + Math.round(value * sizes[i]), 0);
-  const capsAfter = (step: number) => caps.slice(step + 1).reduce((sum, cap) => sum + cap, 0);
+  const after = (bounds: readonly number[], step: number) => bounds.slice(step + 1).reduce((sum, bound) => sum + bound, 0);
   const clip = (step: number, value: number, chosen: readonly number[]): number => {
     const left = target - pruned(chosen);
-    const high = Math.min(caps[step], left);
-    const low = Math.max(0, Math.min(high, left - capsAfter(step)));
+    const high = Math.min(caps[step], left - after(floors, step));
+    const low = Math.max(floors[step], Math.min(high, left - after(caps, step)));
     return Math.min(high, Math.max(low, Math.round(value * sizes[step]))) / sizes[step];
   };
   const budgetState = (step: number, chosen: readonly number[]): [number, number] => [pruned(chosen) / total, (target - pruned(chosen)) / total];
   const repair = (point: Point): Point => {
     const asked = indices.map((index) => Math.max(0, point[space.dimensions[index].name] as number));
-    const counts = apportion(rescaledShares(asked, sizes, caps, target), caps, target);
+    const counts = apportion(rescaledShares(asked, sizes, floors, caps, target), caps, target);
     const repaired: Point = { ...point };
     indices.forEach((index, i) => { repaired[space.dimensions[index].name] = counts[i] / sizes[i]; });
     return repaired;
@@ -186,10 +188,10 @@ export function sparsityTarget(space: SearchSpace, graph: Graph, sparsity: numbe
   return { description: `layer sparsities rescaled to prune ${target} of ${total} weights (${(100 * sparsity).toFixed(1)}%)`, dimensions: indices, clip, budgetState, repair };
 }
 
-/** Pruned-weight shares α·s_i·n_i (capped), α found by bisection so that they sum to the target; all zero: uniform. */
-function rescaledShares(asked: readonly number[], sizes: readonly number[], caps: readonly number[], target: number): number[] {
+/** Pruned-weight shares α·s_i·n_i (each within [floor, cap]), α found by bisection so that they sum to the target; all zero: uniform. */
+function rescaledShares(asked: readonly number[], sizes: readonly number[], floors: readonly number[], caps: readonly number[], target: number): number[] {
   const weights = asked.every((value) => value === 0) ? asked.map(() => 1) : asked;
-  const shares = (alpha: number) => weights.map((value, i) => Math.min(caps[i], alpha * value * sizes[i]));
+  const shares = (alpha: number) => weights.map((value, i) => Math.min(caps[i], Math.max(floors[i], alpha * value * sizes[i])));
   const sum = (alpha: number) => shares(alpha).reduce((s, share) => s + share, 0);
   let [lo, hi] = [0, 1];
   while (sum(hi) < target && hi < 1e12) hi *= 2;

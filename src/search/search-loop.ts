@@ -39,10 +39,10 @@ export interface SearchPlan {
 export function planSearch(model: CompressedModel, learners: readonly ChainLearner[], learnerByName: (name: string) => AnyLearner): SearchPlan {
   for (const [learnerIndex, step] of learners.entries()) {
     const learner = learnerByName(step.learner);
-    const parameters = learner.searchSpace(model);
+    const options = resolveOptions(learner, step.options) as Record<string, unknown>;
+    const parameters = learner.searchSpace(model, options);
     if (parameters.length === 0) continue;
     const space = spaceOfHyperParameters(parameters);
-    const options = resolveOptions(learner, step.options) as Record<string, unknown>;
     return { space, learnerIndex, constraint: constraintFor(space, model.graph, options), features: layerFeatures(model.graph, space) };
   }
   throw new RangeError(`search: none of the learners ${learners.map((step) => step.learner).join(", ")} declares a search space; search channel, dis-chn, weight-sparse, uniform or non-uniform`);

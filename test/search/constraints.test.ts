@@ -51,17 +51,28 @@ describe("channel budget (AMC clipping)", () => {
 
 describe("weight-sparse target", () => {
   const learner = new WeightSparseLearner();
-  const space = spaceOfHyperParameters(learner.searchSpace(model));
+  const spaceFor = (sparsity: number) => spaceOfHyperParameters(learner.searchSpace(model, { sparsity }));
+  const space = spaceFor(0.5);
   const sizes = new Map(sparseLayers(graph).map((layer) => [layer.id, layer.size]));
   const total = [...sizes.values()].reduce((sum, size) => sum + size, 0);
 
+  it("asks each layer for a sparsity in PocketFlow's range around the target: [1 - 3(1 - s), 1 - (1 - s)/3]", () => {
+    expect(spaceFor(0.9).dimensions.map((d) => [d.low, d.high])).toEqual(spaceFor(0.9).dimensions.map(() => [expect.closeTo(0.7, 12), expect.closeTo(1 - 0.1 / 3, 12)]));
+    expect(spaceFor(0.5).dimensions[0]).toMatchObject({ low: 0, high: expect.closeTo(1 - 0.5 / 3, 12) });
+  });
+
   for (const sparsity of [0.5, 0.9]) {
-    it(`prunes exactly round(${sparsity}·N) weights, rescaled or walked: resnet20 16×16, 100 random points`, () => {
+    it(`prunes exactly round(${sparsity}·N) weights, rescaled or walked, each layer within its range: resnet20 16×16, 100 random points`, () => {
+      const space = spaceFor(sparsity);
       const constraint = sparsityTarget(space, graph, sparsity);
       const search = new RandomSearch(space, { seed: 3 });
+      const [{ low, high }] = space.dimensions as Array<{ low: number; high: number }>;
       const pruned = (point: Record<string, number | string>) => {
         const { layerSparsity } = optionsOfPoint(space, point) as { layerSparsity: Record<string, number> };
-        for (const value of Object.values(layerSparsity)) expect(value).toBeLessThanOrEqual(0.99);
+        for (const value of Object.values(layerSparsity)) {
+          expect(value).toBeLessThanOrEqual(high);
+          expect(value).toBeGreaterThanOrEqual(low);
+        }
         return Object.entries(layerSparsity).reduce((sum, [id, value]) => sum + Math.round(value * (sizes.get(id) as number)), 0);
       };
       for (let i = 0; i < 100; i++) {
