@@ -1,4 +1,5 @@
 // npm run bench:search-vs-uniform -- --search DIR[,DIR...] --model DIR [--validation 1000] [--fast-steps 300] [--batch-size N] [--only ROW,...] [--out FILE]
+// (--batch-size: of the longer fine-tune; --only: rows by name, e.g. uniform,heuristic,tpe)
 // Does a search pay off? The best point of each finished search (its search.json and trials.jsonl;
 // `pocketflow compress --learner channel|weight-sparse --optimizer ... --out DIR`) against the
 // learner's one-value-for-every-layer baselines at the same budget, all built by the searched
@@ -97,19 +98,18 @@ async function main(): Promise<void> {
   const data_ = { train: split.train, validation: split.validation, normalization };
   const accuracy = (m: CompressedModel) => evaluateGraph(m.graph, data.test, { normalization }).accuracy;
   const { before, after } = fidelities(step, fastSteps);
-  const common = { ...step.options, ...(batchSize === undefined ? {} : { batchSize }) };
 
   const rows = [...baselineRows(step), ...searched.map((s) => s.row)].filter((row) => only === undefined || only.includes(row.name.split(",")[0]));
   const results = [];
   for (const row of rows) {
-    const build = async (fidelity: Record<string, unknown>) => (await compress(model, { learners: [{ learner: step.learner, options: { ...common, ...row.options, ...fidelity } }], data: data_, latency: false })).model;
+    const build = async (fidelity: Record<string, unknown>) => (await compress(model, { learners: [{ learner: step.learner, options: { ...step.options, ...row.options, ...fidelity } }], data: data_, latency: false })).model;
     const atReward = await build(before);
-    const tuned = await build(after);
+    const tuned = await build({ ...after, ...(batchSize === undefined ? {} : { batchSize }) });
     const result = { name: row.name, ...(row.search ? { search: row.search } : {}), macsKept: graphCost(tuned.graph).macs / graphCost(model.graph).macs, testBeforeFineTune: accuracy(atReward), testAfterFineTune: accuracy(tuned), options: row.options };
     console.log(JSON.stringify(result));
     results.push(result);
   }
-  const summary = { model: modelDir, learner: step.learner, learnerOptions: step.options, fastSteps, batchSize: common.batchSize, trainImages: sampleCount(split.train), rows: results };
+  const summary = { model: modelDir, learner: step.learner, learnerOptions: step.options, fastSteps, batchSize: batchSize ?? step.options.batchSize, trainImages: sampleCount(split.train), rows: results };
   const out = argValue(argv, "--out") ?? join("kernels-bench", "results", "search-vs-uniform.json");
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(`${out}.tmp`, JSON.stringify(summary, null, 2) + "\n");

@@ -112,7 +112,8 @@ describe("per-layer sparsities", () => {
 
   it("an explicit map (what the search passes) prunes round(s_i n_i) of each named layer, first and last included", async () => {
     const learner = new WeightSparseLearner();
-    expect(learner.searchSpace(trained)).toEqual([{ option: "layerSparsity", kind: "continuous", low: 0, high: 0.99, perLayer: ["conv2", "fc1", "fc2"] }]);
+    expect(learner.searchSpace(trained)).toEqual([{ option: "layerSparsity", kind: "continuous", low: 0.25, high: 1 - 0.25 / 3, perLayer: ["conv2", "fc1", "fc2"] }]);
+    expect(learner.searchSpace(trained, { sparsity: 0.5, pruneFirstAndLast: true })[0]).toMatchObject({ low: 0, perLayer: ["conv1", "conv2", "fc1", "fc2", "logits"] });
     const layerSparsity = { conv1: 0.2, fc1: 0.9, logits: 0.5 };
     const pruned = await learner.compress(trained, learnerData, { ...fast, layerSparsity });
     const ids = Object.keys(layerSparsity);

@@ -66,7 +66,7 @@ describe("weight-sparse target", () => {
       const space = spaceFor(sparsity);
       const constraint = sparsityTarget(space, graph, sparsity);
       const search = new RandomSearch(space, { seed: 3 });
-      const [{ low, high }] = space.dimensions as Array<{ low: number; high: number }>;
+      const { low, high } = space.dimensions[0] as { low: number; high: number };
       const pruned = (point: Record<string, number | string>) => {
         const { layerSparsity } = optionsOfPoint(space, point) as { layerSparsity: Record<string, number> };
         for (const value of Object.values(layerSparsity)) {
