@@ -6,9 +6,9 @@
 // learner with the search's own options from the search's input model and given the identical
 // fine-tune (fast mode, --fast-steps steps, the same seed):
 //   channel       rows uniform (the --preserve-ratio for every layer) and each search's ratios;
-//                 "before" is right after least-squares reconstruction (the search's reward);
-//   weight-sparse rows uniform, heuristic (PocketFlow's log-size rule) and each search's
-//                 sparsities; "before" is after the search's own short fine-tune (its reward).
+//   weight-sparse rows uniform, heuristic (PocketFlow's log-size rule) and each search's sparsities.
+// "before" is the row built as a search trial builds it (channel: right after reconstruction,
+// or after the short fine-tune the search was given; weight-sparse: after its --fast-steps).
 // Test accuracy before and after the fine-tune, MACs kept. Writes kernels-bench/results/search-vs-uniform.json.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -23,7 +23,7 @@ import { compress } from "../src/learners/compress.js";
 import { learnerByName } from "../src/learners/registry.js";
 import { planSearch, SEARCH_CONFIG } from "../src/search/search-loop.js";
 import { optionsOfPoint } from "../src/search/space.js";
-import type { ChainLearner } from "../src/search/trial.js";
+import { optionsForMode, type ChainLearner } from "../src/search/trial.js";
 import { readTrials } from "../src/search/trial-log.js";
 import { selectBackend } from "../src/train/backend-select.js";
 import { evaluateGraph } from "../src/train/evaluate-graph.js";
@@ -64,10 +64,11 @@ function baselineRows(step: ChainLearner): Row[] {
   throw new Error(`bench:search-vs-uniform: searches of '${step.learner}' are not compared here (channel, dis-chn, weight-sparse)`);
 }
 
-/** The two builds of a row: at the search's reward fidelity, and after the longer fine-tune. */
+/** The two builds of a row: as a trial builds it (the search's reward fidelity), and after the longer fine-tune. */
 function fidelities(step: ChainLearner, fastSteps: number): { before: Record<string, unknown>; after: Record<string, unknown> } {
-  if (step.learner === "weight-sparse") return { before: { mode: "fast" }, after: { mode: "fast", fastSteps } };
-  return { before: { finetune: "none" }, after: { finetune: "fast", fastSteps } };
+  const learner = learnerByName(step.learner);
+  const after = step.learner === "weight-sparse" ? { mode: "fast", fastSteps } : { finetune: "fast", fastSteps };
+  return { before: optionsForMode(learner, step.options, "fast"), after };
 }
 
 async function main(): Promise<void> {
