@@ -34,6 +34,7 @@ export const SEARCH_OPTIONS: OptionSpec[] = [
   { name: "search-seed", kind: "integer", min: 0, help: "seed of the optimizer", defaultText: "0" },
   { name: "search-latency", kind: "flag", help: "measure every candidate's latency (noisy)" },
   { name: "warmup", kind: "integer", min: 0, help: "ddpg: episodes of random actions before the actor acts", defaultText: "a quarter of --trials, at most 20" },
+  { name: "no-baselines", kind: "flag", help: "skip the learner's baselines (uniform ratio or sparsity, PocketFlow's heuristic, uniform bits), evaluated as the first trials by default" },
   { name: "no-retrain", kind: "flag", help: "write the best candidate as the search built it (fast mode), without the full re-training" },
   { name: "trial-memory", kind: "integer", min: 64, help: "heap limit of the trial worker, in MiB", defaultText: "4096" },
 ];
@@ -103,7 +104,7 @@ export async function compressWithSearch(c: SearchContext): Promise<Record<strin
   try {
     const result = await runSearch({
       model: c.model, learners: c.learners, learnerByName, optimizer, trials, seed: (o["search-seed"] as number | undefined) ?? 0, reward, dir: out,
-      resume: o.resume === true, runner, latencyBatch, ddpg,
+      resume: o.resume === true, runner, latencyBatch, ddpg, baselines: o["no-baselines"] !== true,
       onTrial: (p) => {
         if (!p.replayed) ran++;
         io.progress.message(formatTrial(p, ran === 0 ? NaN : (performance.now() - started) / 1000 / ran));

@@ -10,6 +10,7 @@ import type { CompressedModel } from "../graph/compressed-model.js";
 import { couplingGroups, isPrunable, type CouplingGroup } from "../graph/coupling.js";
 import type { Conv2DNode, Graph, Weight } from "../graph/ir.js";
 import { shrinkCompressedModel } from "../graph/shrink.js";
+import type { SearchBaseline } from "./learner.js";
 
 export interface PrunableLayer {
   /** The conv2d whose input channels are selected. */
@@ -114,4 +115,11 @@ export function thinLayerInputs(learner: string, model: CompressedModel, id: str
   if (group === undefined) throw new Error(`${learner}: the input group of '${id}' is gone`);
   const shrunk = shrinkCompressedModel(model, [{ group, keep: kept }]);
   return { model: shrunk, kernel: (shrunk.graph.nodes.find((node) => node.id === id) as Conv2DNode).weights.kernel };
+}
+
+/** The search's baseline: every layer at the one fraction channelsForBudget gives (what preserveRatio alone prunes). */
+export function uniformRatiosBaseline(graph: Graph, preserveRatio: number, multiple: number): SearchBaseline {
+  const layers = prunableLayers(graph);
+  const kept = channelsForBudget(graph, layers, preserveRatio, multiple);
+  return { name: "uniform", options: { ratios: Object.fromEntries(layers.map((layer) => [layer.id, (kept.get(layer.id) ?? layer.channels) / layer.channels])) } };
 }

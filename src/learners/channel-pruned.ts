@@ -10,12 +10,12 @@
 // Then fine-tune the whole model, fast or full, by default distilling from the original.
 import { applyMasks, withHistory, type CompressedModel } from "../graph/compressed-model.js";
 import type { Conv2DNode, Graph } from "../graph/ir.js";
-import { keptChannelsOf, prunableLayers, thinLayerInputs, type PrunableLayer } from "./channel-budget.js";
+import { keptChannelsOf, prunableLayers, thinLayerInputs, uniformRatiosBaseline, type PrunableLayer } from "./channel-budget.js";
 import { convSamples } from "./channel-samples.js";
 import { reconstructKernel, relativeReconstructionError, selectChannels, type ChannelSelectionMethod } from "./channel-selection.js";
 import type { FullPrecOptions } from "./full-prec.js";
 import { BUDGET_OPTIONS, FINETUNE_OPTIONS, SAMPLING_OPTIONS, fineTunePruned, type ChannelPruningOptions } from "./pruning-options.js";
-import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec } from "./learner.js";
+import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec, type SearchBaseline } from "./learner.js";
 
 export interface ChannelPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot">, ChannelPruningOptions {
   /** How channels are chosen (default 'lasso'). */
@@ -50,6 +50,11 @@ export class ChannelPrunedLearner implements Learner<ChannelPrunedOptions> {
 
   searchSpace(model: CompressedModel): HyperParameter[] {
     return [{ option: "ratios", kind: "continuous", low: 0.1, high: 1, perLayer: prunableLayers(model.graph).map((layer) => layer.id) }];
+  }
+
+  /** The uniform ratio, as preserveRatio alone prunes. */
+  searchBaselines(model: CompressedModel, options: ChannelPrunedOptions): SearchBaseline[] {
+    return [uniformRatiosBaseline(model.graph, options.preserveRatio ?? 0.5, options.channelMultiple ?? 8)];
   }
 
   async compress(model: CompressedModel, data: LearnerData, given: ChannelPrunedOptions): Promise<CompressedModel> {

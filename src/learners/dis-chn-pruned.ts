@@ -22,13 +22,13 @@ import { copyWeightsToGraph } from "../tfjs/tfjs-from-graph.js";
 import { crossEntropy } from "../train/losses.js";
 import { train } from "../train/trainer.js";
 import { composeTraining, maskTrainingPart, type TrainingPart } from "../train/training-parts.js";
-import { keptChannelsOf, prunableLayers, thinLayerInputs, type PrunableLayer } from "./channel-budget.js";
+import { keptChannelsOf, prunableLayers, thinLayerInputs, uniformRatiosBaseline, type PrunableLayer } from "./channel-budget.js";
 import { convSamples } from "./channel-samples.js";
 import { reconstructKernel, relativeReconstructionError } from "./channel-selection.js";
 import { AuxiliaryHead, blockEnd } from "./dis-chn-heads.js";
 import { selectDiscriminativeChannels, type DiscriminativeSelection } from "./dis-chn-selection.js";
 import type { FullPrecOptions } from "./full-prec.js";
-import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec } from "./learner.js";
+import { LearnerRefusedError, lastRecord, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec, type SearchBaseline } from "./learner.js";
 import { BUDGET_OPTIONS, FINETUNE_OPTIONS, SAMPLING_OPTIONS, fineTunePruned, type ChannelPruningOptions } from "./pruning-options.js";
 
 export interface DisChnPrunedOptions extends Omit<FullPrecOptions, "distillation" | "teacherGraph" | "onEpochSnapshot" | "epochs" | "batchSize">, ChannelPruningOptions {
@@ -121,6 +121,11 @@ export class DisChnPrunedLearner implements Learner<DisChnPrunedOptions> {
 
   searchSpace(model: CompressedModel): HyperParameter[] {
     return [{ option: "ratios", kind: "continuous", low: 0.1, high: 1, perLayer: prunableLayers(model.graph).map((layer) => layer.id) }];
+  }
+
+  /** The uniform ratio, as preserveRatio alone prunes. */
+  searchBaselines(model: CompressedModel, options: DisChnPrunedOptions): SearchBaseline[] {
+    return [uniformRatiosBaseline(model.graph, options.preserveRatio ?? 0.5, options.channelMultiple ?? 8)];
   }
 
   async compress(model: CompressedModel, data: LearnerData, given: DisChnPrunedOptions): Promise<CompressedModel> {

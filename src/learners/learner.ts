@@ -61,6 +61,12 @@ export interface LearnerRecord {
   seconds: number;
 }
 
+/** A named setting of a learner's searched options (e.g. `{ ratios: { conv_2: 0.5, ... } }`). */
+export interface SearchBaseline {
+  name: string;
+  options: Record<string, unknown>;
+}
+
 export interface Learner<Options> {
   /** PocketFlow's learner name, e.g. 'full-prec', 'channel', 'uniform'. */
   readonly name: string;
@@ -75,6 +81,11 @@ export interface Learner<Options> {
   readonly trainingDefaults?: { optimizer?: TrainingOptimizerConfig; schedule?: ScheduleOptions };
   /** The hyper-parameters a search drives on this model, given the learner's other options (their defaults filled in). */
   searchSpace(model: CompressedModel, options?: Options): HyperParameter[];
+  /**
+   * The one-value-for-every-layer settings a search evaluates first (the uniform ratio, PocketFlow's
+   * heuristic), as the searched options: a search then never ends below them on its reward.
+   */
+  searchBaselines?(model: CompressedModel, options: Options): SearchBaseline[];
   /**
    * A new compressed model (the input is left as it was) whose history ends with this learner's
    * record. Throws LearnerRefusedError when the input holds state this learner cannot keep.

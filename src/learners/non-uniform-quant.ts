@@ -31,9 +31,9 @@ import type { NodeOverride } from "../tfjs/tfjs-from-graph.js";
 import { evaluateGraph } from "../train/evaluate-graph.js";
 import type { Parameter } from "../train/optimizers.js";
 import type { TrainingPart } from "../train/training-parts.js";
-import { resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec, type LearnerRecord } from "./learner.js";
+import { resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec, type LearnerRecord, type SearchBaseline } from "./learner.js";
 import {
-  averageBitsOf, bitsSearchSpace, checkQuantizationOptions, fineTuneQuantized, planQuantization, quantizerOptions, QUANTIZATION_TRAINING, refuseQuantized, type QuantizedLayer, type WeightQuantizationOptions,
+  averageBitsOf, bitsSearchSpace, uniformBitsBaseline, checkQuantizationOptions, fineTuneQuantized, planQuantization, quantizerOptions, QUANTIZATION_TRAINING, refuseQuantized, type QuantizedLayer, type WeightQuantizationOptions,
 } from "./quantization-plan.js";
 
 /** What the fine-tune trains: the weights through the codebook, the centroids, or both. */
@@ -196,6 +196,10 @@ export class NonUniformQuantLearner implements Learner<NonUniformQuantOptions> {
   /** Integer bits 2..8 per quantized layer, as layerBits takes them. */
   searchSpace(model: CompressedModel): HyperParameter[] {
     return bitsSearchSpace(model.graph);
+  }
+
+  searchBaselines(model: CompressedModel, options: NonUniformQuantOptions): SearchBaseline[] {
+    return [uniformBitsBaseline(model.graph, options)];
   }
 
   async compress(model: CompressedModel, data: LearnerData, given: NonUniformQuantOptions): Promise<CompressedModel> {

@@ -10,7 +10,7 @@ import { buildTfjsModel, copyWeightsToGraph } from "../tfjs/tfjs-from-graph.js";
 import { train, type TrainOptions } from "../train/trainer.js";
 import { composeTraining, maskTrainingPart, mergeHooks, type TrainingPart } from "../train/training-parts.js";
 import { FullPrecLearner, type FullPrecOptions } from "./full-prec.js";
-import { LearnerOptionError, LearnerRefusedError, type HyperParameter, type LearnerData, type LearnerOptionSpec } from "./learner.js";
+import { LearnerOptionError, LearnerRefusedError, type HyperParameter, type LearnerData, type LearnerOptionSpec, type SearchBaseline } from "./learner.js";
 import { prunableLayers } from "./weight-sparse.js";
 
 export type GroupingKind = "tensor" | "channel" | "bucket";
@@ -112,6 +112,12 @@ export function planQuantization(graph: Graph, options: Pick<WeightQuantizationO
 /** The search's space: integer bits per layer of the default set. */
 export function bitsSearchSpace(graph: Graph): HyperParameter[] {
   return [{ option: "layerBits", kind: "integer", low: MIN_BITS, high: MAX_BITS, perLayer: prunableLayers(graph).map((layer) => layer.id) }];
+}
+
+/** The search's baseline: every layer at the budget's bits (⌊averageBits⌋, else weightBits). */
+export function uniformBitsBaseline(graph: Graph, options: Pick<WeightQuantizationOptions, "averageBits" | "weightBits">): SearchBaseline {
+  const bits = Math.min(MAX_BITS, Math.max(MIN_BITS, Math.floor(options.averageBits ?? options.weightBits ?? 4)));
+  return { name: "uniform", options: { layerBits: Object.fromEntries(prunableLayers(graph).map((layer) => [layer.id, bits])) } };
 }
 
 // ------------------------------------------------------------------------------- checks

@@ -28,9 +28,9 @@ import type { NodeOverride } from "../tfjs/tfjs-from-graph.js";
 import { evaluateQuantized } from "../train/evaluate-quantized.js";
 import { straightThrough } from "../train/straight-through.js";
 import type { TrainingPart } from "../train/training-parts.js";
-import { LearnerOptionError, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec, type LearnerRecord } from "./learner.js";
+import { LearnerOptionError, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerOptionSpec, type LearnerRecord, type SearchBaseline } from "./learner.js";
 import {
-  averageBitsOf, bitsSearchSpace, checkQuantizationOptions, fineTuneQuantized, planQuantization, quantizerOptions, QUANTIZATION_TRAINING, refuseQuantized, type QuantizedLayer, type WeightQuantizationOptions,
+  averageBitsOf, bitsSearchSpace, uniformBitsBaseline, checkQuantizationOptions, fineTuneQuantized, planQuantization, quantizerOptions, QUANTIZATION_TRAINING, refuseQuantized, type QuantizedLayer, type WeightQuantizationOptions,
 } from "./quantization-plan.js";
 
 export interface UniformQuantOptions extends WeightQuantizationOptions {
@@ -133,6 +133,10 @@ export class UniformQuantLearner implements Learner<UniformQuantOptions> {
   /** Integer bits 2..8 per quantized layer, as layerBits takes them. */
   searchSpace(model: CompressedModel): HyperParameter[] {
     return bitsSearchSpace(model.graph);
+  }
+
+  searchBaselines(model: CompressedModel, options: UniformQuantOptions): SearchBaseline[] {
+    return [uniformBitsBaseline(model.graph, options)];
   }
 
   async compress(model: CompressedModel, data: LearnerData, given: UniformQuantOptions): Promise<CompressedModel> {

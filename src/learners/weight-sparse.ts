@@ -34,7 +34,7 @@ import { composeTraining, maskTrainingPart, mergeHooks, type TrainingPart, type 
 import { FullPrecLearner } from "./full-prec.js";
 import { SAMPLING_OPTIONS } from "./pruning-options.js";
 import { reconstructSparse, type SparseLayerReport } from "./sparse-reconstruction.js";
-import { LearnerOptionError, LearnerRefusedError, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerMode, type LearnerOptionSpec, type LearnerRecord } from "./learner.js";
+import { LearnerOptionError, LearnerRefusedError, resolveOptions, type HyperParameter, type Learner, type LearnerData, type LearnerMode, type LearnerOptionSpec, type LearnerRecord, type SearchBaseline } from "./learner.js";
 
 export type SparsityAllocation = "uniform" | "heuristic";
 
@@ -380,6 +380,14 @@ export class WeightSparseLearner implements Learner<WeightSparseOptions> {
     const layers = prunableLayers(model.graph, options.pruneFirstAndLast).map((layer) => layer.id);
     const { low, high } = layerSparsityRange(options.sparsity ?? 0.75);
     return [{ option: "layerSparsity", kind: "continuous", low, high, perLayer: layers }];
+  }
+
+  /** Every layer at the target, and PocketFlow's log-size heuristic (the repair holds it within the searched range). */
+  searchBaselines(model: CompressedModel, options: Partial<WeightSparseOptions>): SearchBaseline[] {
+    const layers = prunableLayers(model.graph, options.pruneFirstAndLast);
+    const sparsity = options.sparsity ?? 0.75;
+    const of = (ratios: number[]) => ({ layerSparsity: Object.fromEntries(layers.map((layer, i) => [layer.id, ratios[i]])) });
+    return [{ name: "uniform", options: of(uniformSparsities(layers, sparsity)) }, { name: "heuristic", options: of(heuristicSparsities(layers, sparsity)) }];
   }
 
   async compress(model: CompressedModel, data: LearnerData, given: WeightSparseOptions): Promise<CompressedModel> {

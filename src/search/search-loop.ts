@@ -15,7 +15,7 @@ import { layerFeatures } from "./layer-state.js";
 import type { Optimizer } from "./optimizer.js";
 import { optimizerByName } from "./optimizers.js";
 import { reward as rewardOf, type RewardName } from "./rewards.js";
-import { optionsOfPoint, spaceOfHyperParameters, type Point, type SearchSpace } from "./space.js";
+import { optionsOfPoint, pointOfOptions, spaceOfHyperParameters, type Point, type SearchSpace } from "./space.js";
 import { appendTrial, readTrials, TRIAL_LOG, type TrialRecord } from "./trial-log.js";
 import type { TrialRunner } from "./trial-runner.js";
 import type { ChainLearner, TrialOutcome } from "./trial.js";
@@ -33,6 +33,8 @@ export interface SearchPlan {
   constraint?: LayerConstraint;
   /** AMC's static state of each dimension's layer, for DDPG. */
   features: number[][];
+  /** The learner's baselines as points of the space, evaluated before the optimizer asks. */
+  baselines: Array<{ name: string; point: Point }>;
 }
 
 /** The space of the chain's first learner that declares one, its budget from that learner's options (defaults filled in). */
@@ -43,7 +45,8 @@ export function planSearch(model: CompressedModel, learners: readonly ChainLearn
     const parameters = learner.searchSpace(model, options);
     if (parameters.length === 0) continue;
     const space = spaceOfHyperParameters(parameters);
-    return { space, learnerIndex, constraint: constraintFor(space, model.graph, options), features: layerFeatures(model.graph, space) };
+    const baselines = (learner.searchBaselines?.(model, options) ?? []).map(({ name, options: values }) => ({ name, point: pointOfOptions(space, values) }));
+    return { space, learnerIndex, constraint: constraintFor(space, model.graph, options), features: layerFeatures(model.graph, space), baselines };
   }
   throw new RangeError(`search: none of the learners ${learners.map((step) => step.learner).join(", ")} declares a search space; search channel, dis-chn, weight-sparse, uniform or non-uniform`);
 }
@@ -77,6 +80,8 @@ export interface SearchOptions {
   latencyBatch?: number;
   /** DDPG's settings beside the seed (warm-up, noise). */
   ddpg?: Omit<DdpgOptions, "seed" | "constraint" | "layerFeatures">;
+  /** Evaluate the learner's baselines first (default true); they count among the trials. */
+  baselines?: boolean;
   onTrial?(progress: SearchProgress): void;
 }
 
@@ -100,7 +105,10 @@ export interface SearchResult {
 }
 
 /** The settings a resumed search must share with the log it continues (trials may grow). */
-const configOf = (options: SearchOptions) => ({ optimizer: options.optimizer, seed: options.seed ?? 0, reward: options.reward ?? "accuracy", learners: options.learners, latencyBatch: options.latencyBatch ?? null, ddpg: options.optimizer === "ddpg" ? options.ddpg ?? {} : null });
+const configOf = (options: SearchOptions) => ({ optimizer: options.optimizer, seed: options.seed ?? 0, reward: options.reward ?? "accuracy", learners: options.learners, latencyBatch: options.latencyBatch ?? null, ddpg: options.optimizer === "ddpg" ? options.ddpg ?? {} : null, baselines: options.baselines ?? true });
+
+/** The baselines a search starts with (none when turned off), at most its trials. */
+const baselinesOf = (plan: SearchPlan, options: SearchOptions) => (options.baselines === false ? [] : plan.baselines.slice(0, options.trials));
 
 /** Writes search.json (temp + rename) or, when resuming, checks that the settings are the log's. */
 async function checkConfig(options: SearchOptions, logged: number): Promise<void> {
@@ -118,10 +126,10 @@ async function checkConfig(options: SearchOptions, logged: number): Promise<void
 
 const better = (a: TrialRecord, b: TrialRecord | undefined): boolean => a.score !== undefined && (b?.score === undefined || a.score > b.score);
 
-/** Replays the log through ask and tell, checking each re-asked point; the trials replayed. */
-function replay(optimizer: Optimizer, logged: readonly TrialRecord[], options: SearchOptions, onRecord: (record: TrialRecord) => void): void {
+/** Replays the log through ask and tell, checking each re-asked point (and each baseline's); the trials replayed. */
+function replay(optimizer: Optimizer, logged: readonly TrialRecord[], options: SearchOptions, baselines: SearchPlan["baselines"], onRecord: (record: TrialRecord) => void): void {
   for (const record of logged.slice(0, options.trials)) {
-    const asked = optimizer.ask();
+    const asked = record.index < baselines.length ? baselines[record.index].point : optimizer.ask();
     if (JSON.stringify(asked) !== JSON.stringify(record.point)) {
       throw new Error(`search --resume: trial ${record.index} of the log was asked at ${JSON.stringify(record.point)} but the optimizer now asks ${JSON.stringify(asked)}: the seed, optimizer, learner options or model differ from the logged search's; resume with the same ones, or start a new search in another --out`);
     }
@@ -131,13 +139,16 @@ function replay(optimizer: Optimizer, logged: readonly TrialRecord[], options: S
 }
 
 /** One trial: its record, from the runner's outcome and the reward. */
-async function runTrial(options: SearchOptions, plan: SearchPlan, index: number, point: Point): Promise<TrialRecord> {
+async function runTrial(options: SearchOptions, plan: SearchPlan, index: number, point: Point, baseline?: string): Promise<TrialRecord> {
   const repaired = plan.constraint === undefined ? point : plan.constraint.repair(point);
   const outcome: TrialOutcome = await options.runner.run({ index, learners: trialLearners(plan, options.learners, repaired), mode: "fast", latencyBatch: options.latencyBatch });
   const score = outcome.metrics === undefined ? undefined : rewardOf(options.reward ?? "accuracy", outcome.metrics);
   const metrics = outcome.metrics === undefined ? undefined : { ...outcome.metrics, testAccuracy: undefined };
   const failed = outcome.error ?? (score === undefined || !Number.isFinite(score) ? `the reward is ${score}` : undefined);
-  return { index, point, repaired, ...(failed === undefined ? { score } : {}), ...(metrics === undefined ? {} : { metrics }), seconds: outcome.seconds, ...(failed === undefined ? {} : { error: failed }) };
+  return {
+    index, point, repaired, ...(failed === undefined ? { score } : {}), ...(metrics === undefined ? {} : { metrics }), seconds: outcome.seconds,
+    ...(failed === undefined ? {} : { error: failed }), ...(baseline === undefined ? {} : { baseline }),
+  };
 }
 
 /** Runs (or resumes) the search; see the header. Throws when no trial succeeded. */
@@ -156,11 +167,14 @@ export async function runSearch(options: SearchOptions): Promise<SearchResult> {
     if (better(trial, best)) best = trial;
     options.onTrial?.({ record: trial, best, done: trials.length, total: options.trials, replayed });
   };
+  const baselines = baselinesOf(plan, options);
   try {
-    replay(optimizer, logged, options, (trial) => record(trial, true));
+    replay(optimizer, logged, options, baselines, (trial) => record(trial, true));
     for (let index = trials.length; index < options.trials; index++) {
-      const point = optimizer.ask();
-      const trial = await runTrial(options, plan, index, point);
+      // the baselines first, told as if asked; then the optimizer's points
+      const baseline = baselines[index];
+      const point = baseline?.point ?? optimizer.ask();
+      const trial = await runTrial(options, plan, index, point, baseline?.name);
       appendTrial(log, trial);
       optimizer.tell({ point: trial.repaired, score: trial.score });
       record(trial, false);

@@ -140,3 +140,15 @@ export function optionsOfPoint(space: SearchSpace, point: Point): Record<string,
   }
   return options;
 }
+
+/** The point of learner options (optionsOfPoint's inverse); names the dimension an option lacks. */
+export function pointOfOptions(space: SearchSpace, options: Record<string, unknown>): Point {
+  const point: Point = {};
+  for (const dimension of space.dimensions) {
+    const given = options[dimension.option];
+    const value = dimension.layer === undefined ? given : (given as Record<string, Value> | undefined)?.[dimension.layer];
+    if (value === undefined) throw new RangeError(`search space: the options give no value for '${dimension.name}'`);
+    point[dimension.name] = value as Value;
+  }
+  return point;
+}

@@ -30,6 +30,8 @@ export interface TrialRecord {
   seconds: number;
   /** Why the trial failed (the learner's error, the worker's exit or memory limit). */
   error?: string;
+  /** The learner's baseline this trial evaluated (the first trials), instead of an asked point. */
+  baseline?: string;
 }
 
 /** Appends one record as one line: a single write, then fsync, so the line is whole or torn, never interleaved. */

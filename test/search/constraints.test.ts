@@ -7,11 +7,12 @@ import { keptChannelsOf, prunableLayers, thinnedMacs } from "../../src/learners/
 import { ChannelPrunedLearner } from "../../src/learners/channel-pruned.js";
 import { uncompressed } from "../../src/graph/compressed-model.js";
 import { graphCost } from "../../src/graph/cost.js";
-import { WeightSparseLearner, prunableLayers as sparseLayers } from "../../src/learners/weight-sparse.js";
+import { heuristicSparsities, WeightSparseLearner, prunableLayers as sparseLayers } from "../../src/learners/weight-sparse.js";
+import { UniformQuantLearner } from "../../src/learners/uniform-quant.js";
 import { createNet } from "../../src/nets/zoo.js";
 import { bitsBudget, channelBudget, constraintFor, sparsityTarget, walkRepair } from "../../src/search/constraints.js";
 import { RandomSearch } from "../../src/search/random-search.js";
-import { optionsOfPoint, spaceOfHyperParameters } from "../../src/search/space.js";
+import { optionsOfPoint, pointOfOptions, spaceOfHyperParameters } from "../../src/search/space.js";
 
 const graph = createNet("resnet20", { inputShape: [16, 16, 1], classes: 4, seed: 1 });
 const model = uncompressed(graph);
@@ -85,6 +86,28 @@ describe("weight-sparse target", () => {
     });
   }
 
+  it("starts a search from uniform (every layer at the target, unchanged by the repair) and PocketFlow's heuristic (held within the range)", () => {
+    const space = spaceFor(0.9);
+    const constraint = sparsityTarget(space, graph, 0.9);
+    const [uniform, heuristic] = learner.searchBaselines(model, { sparsity: 0.9 });
+    expect([uniform.name, heuristic.name]).toEqual(["uniform", "heuristic"]);
+    const layers = sparseLayers(graph);
+    expect(Object.values((uniform.options as { layerSparsity: Record<string, number> }).layerSparsity)).toEqual(layers.map(() => 0.9));
+    expect(Object.values((heuristic.options as { layerSparsity: Record<string, number> }).layerSparsity)).toEqual(heuristicSparsities(layers, 0.9));
+    const repairedUniform = constraint.repair(pointOfOptions(space, uniform.options));
+    for (const value of Object.values(repairedUniform)) expect(value as number).toBeCloseTo(0.9, 3);
+    const repaired = constraint.repair(pointOfOptions(space, heuristic.options));
+    const { low, high } = space.dimensions[0] as { low: number; high: number };
+    for (const value of Object.values(repaired)) {
+      expect(value as number).toBeGreaterThanOrEqual(low);
+      expect(value as number).toBeLessThanOrEqual(high);
+    }
+    // larger layers still pruned more, as the heuristic has it
+    const first = repaired[space.dimensions[0].name] as number;
+    const last = repaired[space.dimensions.at(-1)?.name as string] as number;
+    expect(last).toBeGreaterThan(first);
+  });
+
   it("keeps the proportions of the asked sparsities", () => {
     const constraint = sparsityTarget(space, graph, 0.5);
     const asked = Object.fromEntries(space.dimensions.map((d, i) => [d.name, i % 2 === 0 ? 0.2 : 0.4]));
@@ -95,6 +118,12 @@ describe("weight-sparse target", () => {
 });
 
 describe("bits budget (PocketFlow's bit optimizer)", () => {
+  it("starts a search from every layer at the budget's bits", () => {
+    expect(new UniformQuantLearner().searchBaselines(model, { averageBits: 3.5, epochs: 1, batchSize: 1 })).toEqual([
+      { name: "uniform", options: { layerBits: Object.fromEntries(sparseLayers(graph).map((layer) => [layer.id, 3])) } },
+    ]);
+  });
+
   const space = spaceOfHyperParameters([{ option: "layerBits", kind: "integer", low: 2, high: 8, perLayer: sparseLayers(graph).map((layer) => layer.id) }]);
   const sizes = sparseLayers(graph).map((layer) => layer.size);
 

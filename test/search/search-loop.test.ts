@@ -53,7 +53,7 @@ const search = (dir: string, overrides: Partial<SearchOptions> = {}) =>
 const withoutTimes = (trials: readonly TrialRecord[]) => trials.map(({ seconds: _seconds, ...rest }) => rest);
 
 describe("search loop", () => {
-  it("runs the trials on budget, logs one JSON line each and picks the best reward (resnet20 8×8, 6 random trials)", async () => {
+  it("runs the trials on budget, logs one JSON line each and picks the best reward (resnet20 8×8, the uniform baseline then 5 random trials)", async () => {
     const progress: number[] = [];
     const result = await search("plain", { onTrial: (p) => progress.push(p.done) });
     expect(progress).toEqual([1, 2, 3, 4, 5, 6]);
@@ -62,16 +62,33 @@ describe("search loop", () => {
     const layers = prunableLayers(graph);
     for (const [i, line] of lines.entries()) {
       const record = JSON.parse(line) as TrialRecord;
-      expect(Object.keys(record)).toEqual(["index", "point", "repaired", "score", "metrics", "seconds"]);
+      expect(Object.keys(record)).toEqual(["index", "point", "repaired", "score", "metrics", "seconds", ...(i === 0 ? ["baseline"] : [])]);
       expect(record.index).toBe(i);
       expect(record.score).toBe(record.metrics?.validationAccuracy);
       const ratios = Object.fromEntries(Object.entries(record.repaired).map(([name, value]) => [name.split("/")[1], value as number]));
       const macs = thinnedMacs(graph, layers, keptChannelsOf("channel", graph, layers, 0.6, ratios, 4));
       expect(record.metrics?.macs).toBe(macs);
       expect(macs).toBeLessThanOrEqual(0.6 * graphCost(graph).macs);
-      expect(new Set(Object.values(record.repaired)).size).toBeGreaterThan(1); // per-layer, not uniform
+      if (i === 0) {
+        // the baseline: what preserveRatio alone prunes, repaired as any point (the walk may give later layers the MACs it leaves)
+        expect(record.baseline).toBe("uniform");
+        const uniform = keptChannelsOf("channel", graph, layers, 0.6, undefined, 4);
+        expect(record.point).toEqual(Object.fromEntries(layers.map((layer) => [`ratios/${layer.id}`, (uniform.get(layer.id) as number) / layer.channels])));
+        expect(macs).toBeGreaterThanOrEqual(thinnedMacs(graph, layers, uniform));
+      } else {
+        expect(new Set(Object.values(record.repaired)).size).toBeGreaterThan(1); // per-layer, not uniform
+      }
     }
     expect(result.best.score).toBe(Math.max(...result.trials.map((t) => t.score as number)));
+  }, 60_000);
+
+  it("skips the baselines when asked: every trial an asked point", async () => {
+    const result = await search("no-baselines", { baselines: false, trials: 2 });
+    expect(result.trials.map((trial) => trial.baseline)).toEqual([undefined, undefined]);
+    const withBaselines = await search("baselines", { trials: 2 });
+    expect(withBaselines.trials.map((trial) => trial.baseline)).toEqual(["uniform", undefined]);
+    // the optimizer's first point comes second, unchanged by the baseline told before it
+    expect(withBaselines.trials[1].point).toEqual(result.trials[0].point);
   }, 60_000);
 
   it("records a trial whose learner throws as failed, with its error, and goes on", async () => {
@@ -153,7 +170,7 @@ describe("report.html", () => {
 
   it("shows the winner's per-layer values", () => {
     const record: TrialRecord = { index: 0, point: { "ratios/conv_1": 0.5 }, repaired: { "ratios/conv_1": 0.5 }, score: 1, seconds: 1 };
-    const plan = { space: { dimensions: [{ name: "ratios/conv_1", option: "ratios", layer: "conv_1", kind: "continuous" as const, low: 0.1, high: 1 }] }, learnerIndex: 0, features: [[0]] };
+    const plan = { space: { dimensions: [{ name: "ratios/conv_1", option: "ratios", layer: "conv_1", kind: "continuous" as const, low: 0.1, high: 1 }] }, learnerIndex: 0, features: [[0]], baselines: [] };
     expect(layerValues(plan, record.repaired)).toEqual([{ layer: "conv_1", option: "ratios", value: 0.5 }]);
   });
 });
