@@ -120,7 +120,7 @@ export { saveTfjs, quantizedArtifacts, type TfjsExportOptions, type TfjsExportSu
 // Search: the space, ask/tell optimizers (random, TPE, GP, DDPG), budgets as repairs, the search loop over isolated trials with its resumable log, the report.
 export { channelBudget, sparsityTarget, bitsBudget, constraintFor, walkRepair, type LayerConstraint } from "./search/constraints.js";
 export { Ddpg, type DdpgOptions } from "./search/ddpg.js";
-export { searchSpace, spaceOfHyperParameters, optionsOfPoint, pointFromUnit, unitOfPoint, type SearchSpace, type Dimension, type Point } from "./search/space.js";
+export { searchSpace, spaceOfHyperParameters, optionsOfPoint, pointOfOptions, pointFromUnit, unitOfPoint, type SearchSpace, type Dimension, type Point } from "./search/space.js";
 export type { Optimizer, OptimizerOptions, TrialResult } from "./search/optimizer.js";
 export { RandomSearch } from "./search/random-search.js";
 export { TpeOptimizer, type TpeOptions } from "./search/tpe.js";
