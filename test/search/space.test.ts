@@ -3,7 +3,7 @@
 // named; random search is uniform and repeats itself for a seed.
 import { describe, expect, it } from "vitest";
 import { RandomSearch } from "../../src/search/random-search.js";
-import { fromUnit, optionsOfPoint, pointFromUnit, searchSpace, spaceOfHyperParameters, toUnit, unitOfPoint, type Dimension } from "../../src/search/space.js";
+import { fromUnit, optionsOfPoint, pointFromUnit, pointOfOptions, searchSpace, spaceOfHyperParameters, toUnit, unitOfPoint, type Dimension } from "../../src/search/space.js";
 
 const bits: Dimension = { name: "bits", option: "bits", kind: "integer", low: 2, high: 8 };
 const lr: Dimension = { name: "lr", option: "lr", kind: "continuous", low: 1e-4, high: 1e-1, log: true };
@@ -18,6 +18,8 @@ describe("search space", () => {
     expect(space.dimensions.map((d) => d.name)).toEqual(["ratios/conv_a", "ratios/conv_b", "fastSteps"]);
     const point = pointFromUnit(space, [0, 1, 0.5]);
     expect(optionsOfPoint(space, point)).toEqual({ ratios: { conv_a: 0.1, conv_b: 1 }, fastSteps: 55 });
+    expect(pointOfOptions(space, optionsOfPoint(space, point))).toEqual(point);
+    expect(() => pointOfOptions(space, { ratios: { conv_a: 0.5 }, fastSteps: 20 })).toThrow(/no value for 'ratios\/conv_b'/);
   });
 
   it("draws every integer alike from a uniform coordinate, and round-trips values", () => {
