@@ -70,8 +70,9 @@ export function accumulatorBound(codes: Int8Array, channels: number, zeroPoint: 
 function shiftMode(shifts: Int32Array, bound: number | undefined): number {
   if (shifts.some((s) => s > 0)) return SHIFT_ANY_LEFT;
   if (bound === undefined) return SHIFT_RIGHT_ONLY;
-  const maxRight = Math.max(...Array.from(shifts, (s) => -s));
-  const fits = Array.from(shifts, (s) => -s).every((right) => (bound + 1 + (right > 0 ? 2 ** (right - 1) : 0)) * 2 ** (maxRight - right) < 2 ** 31);
+  const rights = Array.from(shifts, (s) => -s);
+  const maxRight = Math.max(...rights);
+  const fits = rights.every((right) => (bound + 1 + (right > 0 ? 2 ** (right - 1) : 0)) * 2 ** (maxRight - right) < 2 ** 31);
   return fits ? SHIFT_BOUNDED : SHIFT_RIGHT_ONLY;
 }
 
@@ -89,6 +90,18 @@ function residentRequant(core: KernelCore, reals: number[], bias: Int32Array | u
     table, bias: bias === undefined ? 0 : core.allocCopy(bias).byteOffset, perTensor, shiftMode: shiftMode(shifts, accBound),
     zeroPoint: out.zeroPoint, lo: min, hi: max,
   };
+}
+
+/**
+ * The requantization of a conv, dense or depthwise layer: its bias in int32, the per-channel
+ * multipliers s_in·s_w[c] / s_out, and the bound of its accumulators from its int8 codes.
+ */
+function weightedRequant(
+  core: KernelCore, weights: Int8Array, weightScales: Float32Array, bias: Float32Array | undefined, channels: number, params: StepParams, relu: FusedRelu,
+): Requant {
+  const int32 = int32Bias(bias, params.input.scale, weightScales, channels);
+  const reals = Array.from({ length: channels }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale);
+  return residentRequant(core, reals, int32, params.output, relu, accumulatorBound(weights, channels, params.input.zeroPoint, int32));
 }
 
 const requantizeCall = (core: KernelCore, r: Requant, acc: number, rows: number, cols: number, out: number): Runnable =>
@@ -149,9 +162,7 @@ export function convQ8Step(
   const packedB = core.malloc(Math.ceil(n / 8) * (kPadded / 2) * 32);
   kernelCall(core, "gemm_q8_pack_b", [codes.byteOffset, n, kPadded, n, 1, 0, 0, packedB, 0, Math.ceil(n / 8)])();
   core.free(codes);
-  const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, n);
-  const reals = Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale);
-  const r = residentRequant(core, reals, bias, params.output, relu, accumulatorBound(weights, n, params.input.zeroPoint, bias));
+  const r = weightedRequant(core, weights, weightScales, node.weights.bias?.values, n, params, relu);
   const blockBytes = (core.exports.conv_q8_direct_scratch_bytes as (n: number) => number)(n);
   return {
     output: node.id, inputs: [input], outputBytesPerExample: single.rows * n,
@@ -244,9 +255,7 @@ export function winogradQ8Step(
   const weights = int8Codes(node.weights.kernel.values, weightScales);
   const { packed, xiElements } = winogradQ8Filter(weights, single.inChannels, n);
   const filter = core.allocCopy(packed);
-  const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, n);
-  const reals = Array.from({ length: n }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale);
-  const r = residentRequant(core, reals, bias, params.output, relu, accumulatorBound(weights, n, params.input.zeroPoint, bias));
+  const r = weightedRequant(core, weights, weightScales, node.weights.bias?.values, n, params, relu);
   const [tilesY, tilesX] = [Math.ceil(single.outHeight / 2), Math.ceil(single.outWidth / 2)];
   const hp = Math.max(single.inHeight + single.padTop + single.padBottom, 2 * tilesY + 2);
   const wp = Math.max(single.inWidth + single.padLeft + single.padRight, 2 * tilesX + 2);
@@ -287,9 +296,7 @@ export function depthwiseQ8Step(
   const channels = inShape[2] * node.depthMultiplier;
   const weights = int8Codes(node.weights.depthwiseKernel.values, weightScales);
   const filter = core.allocCopy(Int16Array.from(weights));
-  const bias = int32Bias(node.weights.bias?.values, params.input.scale, weightScales, channels);
-  const reals = Array.from({ length: channels }, (_, c) => (params.input.scale * weightScales[c]) / params.output.scale);
-  const requant = residentRequant(core, reals, bias, params.output, relu, accumulatorBound(weights, channels, params.input.zeroPoint, bias));
+  const requant = weightedRequant(core, weights, weightScales, node.weights.bias?.values, channels, params, relu);
   const single = geometry(1);
   return {
     output: node.id, inputs: [input], outputBytesPerExample: single.rows * channels,
