@@ -135,10 +135,15 @@ const RELATIVE_RIDGE = 1e-2;
 export function reconstructKernel(s: ConvSamples, kept: readonly number[]): Float32Array {
   const features = s.taps * kept.length;
   const system = gram(keptPatches(s, kept), s.rows, features, s.targets, s.outChannels);
-  if (s.rows >= ROWS_PER_FEATURE_WITHOUT_RIDGE * features) return leastSquares(system).weights;
+  return leastSquares(system, { ridge: sampleRidge(s.rows, system.gram, features) }).weights;
+}
+
+/** The ridge of a least-squares fit of `features` unknowns on `rows` samples with Gram matrix `gram`: 0 unless the rows are few (see above). */
+export function sampleRidge(rows: number, gram: ArrayLike<number>, features: number): number {
+  if (rows >= ROWS_PER_FEATURE_WITHOUT_RIDGE * features) return 0;
   let trace = 0;
-  for (let f = 0; f < features; f++) trace += system.gram[f * features + f];
-  return leastSquares(system, { ridge: (RELATIVE_RIDGE * trace) / features }).weights;
+  for (let f = 0; f < features; f++) trace += gram[f * features + f];
+  return (RELATIVE_RIDGE * trace) / features;
 }
 
 /** ‖Y − X_kept · W‖² / ‖Y‖²: how much of the targets a kernel on the kept channels misses. */

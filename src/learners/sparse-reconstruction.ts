@@ -10,8 +10,9 @@
 import type { Conv2DNode, Graph } from "../graph/ir.js";
 import { weightOf, withMasks, type CompressedModel } from "../graph/compressed-model.js";
 import { gram, leastSquares, type GramSystem } from "../kernels/lasso.js";
+import { countKept } from "../kernels/mask.js";
 import { convSamples, type SampleOptions } from "./channel-samples.js";
-import type { ConvSamples } from "./channel-selection.js";
+import { sampleRidge, type ConvSamples } from "./channel-selection.js";
 import type { LearnerData } from "./learner.js";
 
 /** A pruned layer as the reconstruction left it. */
@@ -23,11 +24,6 @@ export interface SparseLayerReport {
   relativeErrorMasked?: number;
   relativeError?: number;
 }
-
-/** Rows per unknown below which an output channel's fit gets a ridge (as channel pruning's). */
-const ROWS_PER_FEATURE_WITHOUT_RIDGE = 4;
-/** The ridge then, relative to the mean diagonal of that channel's XᵀX. */
-const RELATIVE_RIDGE = 1e-2;
 
 /** Σ_o ‖Y_o − X·W_o‖² from the Gram system: yᵀy − 2 Σ wᵀ(XᵀY)_o + Σ wᵀ(XᵀX)w. */
 function residual(system: GramSystem, weights: Float32Array): number {
@@ -64,14 +60,12 @@ export function maskedLeastSquares(s: ConvSamples, mask: Uint8Array, kernel: Flo
     if (k === 0) continue;
     const sub = new Float32Array(k * k);
     const xty = new Float32Array(k);
-    let trace = 0;
     for (let i = 0; i < k; i++) {
       for (let j = 0; j < k; j++) sub[i * k + j] = system.gram[kept[i] * p + kept[j]];
       xty[i] = system.xty[kept[i] * m + o];
-      trace += sub[i * k + i];
     }
-    const ridge = s.rows >= ROWS_PER_FEATURE_WITHOUT_RIDGE * k ? 0 : (RELATIVE_RIDGE * trace) / k;
-    const fit = leastSquares({ gram: sub, xty, features: k, targets: 1 }, { ridge }).weights;
+    // each output channel's fit gets channel pruning's ridge rule, on its own kept inputs
+    const fit = leastSquares({ gram: sub, xty, features: k, targets: 1 }, { ridge: sampleRidge(s.rows, sub, k) }).weights;
     for (let i = 0; i < k; i++) weights[kept[i] * m + o] = fit[i];
   }
   const masked = Float32Array.from(kernel, (value, i) => (mask[i] !== 0 ? value : 0));
@@ -100,18 +94,20 @@ export function reconstructSparse(model: CompressedModel, layers: readonly Spars
     if (node === undefined) throw new Error(`weight-sparse reconstruction: no node '${layer.id}'`);
     const { values } = weightOf(current.graph, layer.id, layer.weight);
     const mask = layer.maskOf(values);
-    const kept = mask.reduce((sum, bit) => sum + bit, 0);
+    const kept = countKept(mask);
     const report: SparseLayerReport = { layer: layer.id, kept, size: mask.length };
+    // withMasks copies the graph, so the refit below writes into the copy; a conv's own mask
+    // changes neither its input patches nor the original's targets
+    const masked = withMasks(current, [[layer.id, layer.weight, { shape: [...layer.shape], kept: mask }]]);
     if (node.op === "conv2d" && kept < mask.length) {
-      const samples = convSamples(original, current.graph, layer.id, data.train, { ...sampling, normalization: data.normalization });
+      const samples = convSamples(original, masked.graph, layer.id, data.train, { ...sampling, normalization: data.normalization });
       const fit = maskedLeastSquares(samples, mask, values);
-      current = withMasks(current, []);
-      (current.graph.nodes.find((n) => n.id === layer.id) as Conv2DNode).weights.kernel.values = fit.weights;
+      (masked.graph.nodes.find((n) => n.id === layer.id) as Conv2DNode).weights.kernel.values = fit.weights;
       report.relativeErrorMasked = fit.relativeErrorMasked;
       report.relativeError = fit.relativeError;
       progress?.(`${layer.id}: kept ${kept} of ${mask.length} weights, reconstruction error ${(100 * fit.relativeErrorMasked).toFixed(2)}% masked -> ${(100 * fit.relativeError).toFixed(2)}% refit`);
     }
-    current = withMasks(current, [[layer.id, layer.weight, { shape: [...layer.shape], kept: mask }]]);
+    current = masked;
     reports.push(report);
   }
   return { model: current, layers: reports };

@@ -281,7 +281,7 @@ function totalStepsOf(data: LearnerData, options: WeightSparseOptions): number {
 
 /** The options train() takes: all but the learner's own. */
 function trainingOptionsOf(options: WeightSparseOptions): TrainOptions {
-  const own = new Set(["mode", "fastSteps", "batchNormMomentum", "layerSparsity", "samples", "positionsPerImage", "progress", ...PRUNING_OPTIONS.map((spec) => spec.name)]);
+  const own = new Set(["mode", "fastSteps", "batchNormMomentum", "layerSparsity", "progress", ...PRUNING_OPTIONS.map((spec) => spec.name)]);
   return Object.fromEntries(Object.entries(options).filter(([name]) => !own.has(name))) as unknown as TrainOptions;
 }
 
@@ -305,11 +305,14 @@ async function fineTune(model: CompressedModel, data: LearnerData, options: Weig
   }
 }
 
+/** A layer's mask in the model (an input's, or the reconstruction's), all kept when it has none. */
+const keptOf = (model: CompressedModel, layer: PrunableLayer): Uint8Array => model.masks[layer.id]?.[layer.weight]?.kept ?? new Uint8Array(layer.size).fill(1);
+
 /** `reconstruct`: every layer masked at its final sparsity at once, convs refit by least squares (sparse-reconstruction.ts). */
 function reconstructLayers(model: CompressedModel, plan: PruningPlan, data: LearnerData, options: WeightSparseOptions): { model: CompressedModel; layers: SparseLayerReport[] } {
   const targets = plan.layers.map((layer, i) => ({
     id: layer.id, weight: layer.weight, shape: layer.shape,
-    maskOf: (values: Float32Array) => keepLargest(values, model.masks[layer.id]?.[layer.weight]?.kept ?? new Uint8Array(layer.size).fill(1), layer.size - plan.finalPruned[i]),
+    maskOf: (values: Float32Array) => keepLargest(values, keptOf(model, layer), layer.size - plan.finalPruned[i]),
   }));
   const sampling = { samples: options.samples ?? 400, positionsPerImage: options.positionsPerImage ?? 10, seed: options.seed ?? 0 };
   return reconstructSparse(model, targets, data, sampling, options.progress);
@@ -404,7 +407,7 @@ export class WeightSparseLearner implements Learner<WeightSparseOptions> {
     // with reconstruct the masks start final, so the schedule's updates leave them as they are
     const reconstructed = options.reconstruct === true ? reconstructLayers(model, plan, data, options) : undefined;
     const start = reconstructed?.model ?? model;
-    const initial = plan.layers.map((layer) => start.masks[layer.id]?.[layer.weight]?.kept ?? new Uint8Array(layer.size).fill(1));
+    const initial = plan.layers.map((layer) => keptOf(start, layer));
     const part = gradualPruningPart(plan, initial, schedule);
     const { graph, steps } = await fineTune(start, data, options, part, totalSteps);
     const pruned = withMasks({ ...start, graph }, finalMasks(graph, plan, part.masks));
