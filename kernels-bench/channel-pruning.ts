@@ -5,7 +5,6 @@
 // the same fast fine-tune (distilled from the original), and the latency of the LASSO model
 // against the original, timed alternately on our backend and on tfjs-wasm at batch 1 and 32.
 // Writes kernels-bench/results/channel-pruning-latest.json (temporary file, then renamed).
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { sliceDataset, splitValidation } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/registry.js";
@@ -22,6 +21,7 @@ import { selectBackend } from "../src/train/backend-select.js";
 import { evaluateGraph } from "../src/train/evaluate-graph.js";
 import { fineTuneRecipe } from "../src/train/recipes.js";
 import { findPackageFile } from "../src/util/package-files.js";
+import { writeResultsJson } from "./results-file.js";
 
 const option = (argv: string[], flag: string, fallback: string): string => {
   const i = argv.indexOf(flag);
@@ -91,9 +91,7 @@ async function main(): Promise<void> {
     methods: results, latency,
   };
   const out = join(dirname(findPackageFile("package.json", "run from a checkout")), "kernels-bench", "results", quick ? "channel-pruning-quick.json" : "channel-pruning-latest.json");
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2) + "\n");
-  renameSync(`${out}.tmp`, out);
+  writeResultsJson(out, report);
   console.log(`written to ${out}`);
 }
 

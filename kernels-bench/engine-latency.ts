@@ -6,7 +6,6 @@
 // channel, ranges calibrated on seeded inputs: src/deploy/calibrate.ts) beside the same runtimes
 // on that model's float graph. Targets (the issue): engine fp32 >= 1.5x onnxruntime-web at both
 // batches; int8 at batch 32 <= 0.6x our backend's fp32, <= 0.25x tfjs-wasm's, <= onnxruntime-node's.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { calibratedInt8Model } from "../src/deploy/calibrate.js";
@@ -17,6 +16,7 @@ import { loadCompressedModel } from "../src/io/compressed-model-dir.js";
 import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 import { createNet } from "../src/nets/zoo.js";
 import { selectBackend } from "../src/train/backend-select.js";
+import { writeResultsJson } from "./results-file.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const FLOAT_RUNTIMES: RuntimeName[] = ["engine", "pocketflow", "tfjs-wasm", "onnxruntime-web", "onnxruntime-node"];
@@ -59,10 +59,8 @@ async function main(): Promise<void> {
       printRow(rows[rows.length - 1]);
     }
   }
-  mkdirSync(dirname(out), { recursive: true });
   const report = { note: "one thread per runtime; ratio = time / engine fp32's", node: process.version, rows };
-  writeFileSync(`${out}.partial`, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(`${out}.partial`, out);
+  writeResultsJson(out, report);
   console.log(`written: ${join(out)}`);
 }
 

@@ -4,8 +4,7 @@
 // exports (QDQ and QOperator) in onnxruntime-node. Reports each one's accuracy, their top-1
 // agreement with each other (and with a float model, --float), and the largest logit difference
 // in units of the logits' quantization step (LSB). Writes kernels-bench/results/int8-agreement.json.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import * as ort from "onnxruntime-node";
 import { batches, type Normalization } from "../src/data/batches.js";
@@ -21,6 +20,7 @@ import { buildTfjsModel } from "../src/tfjs/tfjs-from-graph.js";
 import { selectBackend } from "../src/train/backend-select.js";
 import { quantizedForward } from "../src/train/evaluate-quantized.js";
 import { topClassOfRows } from "./top-class.js";
+import { writeResultsJson } from "./results-file.js";
 
 const BATCH = 100;
 type Logits = (images: Float32Array, batch: number, shape: number[]) => Promise<Float32Array>;
@@ -101,9 +101,7 @@ async function main(): Promise<void> {
   floatModel?.dispose();
   const results = { model: dir, float: floatDir, dataset: preprocessing.dataset, images: labels.length, logitsLsb: lsb, accuracy, agreement, maxLogitDifferenceLsb: maxLsb };
   const out = argValue(argv, "--out") ?? join("kernels-bench", "results", "int8-agreement.json");
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, JSON.stringify(results, null, 2) + "\n");
-  renameSync(`${out}.tmp`, out);
+  writeResultsJson(out, results);
   console.log(JSON.stringify(results, null, 2));
 }
 

@@ -7,8 +7,7 @@
 // crops of images held out from calibration, for the simulated integer model (tfjs) and for the
 // int8 engine. Latency: the int8 engine against the fp32 engine and our tfjs backend, alternately.
 // Writes kernels-bench/results/nsfwjs-int8.json (temp file, then rename) and prints a summary.
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { batches } from "../src/data/batches.js";
 import type { Dataset } from "../src/data/dataset.js";
@@ -22,6 +21,7 @@ import { quantizedForward } from "../src/train/evaluate-quantized.js";
 import { decodeImages, listImageFiles, randomCrops } from "./natural-images.js";
 import { importNsfwjsMobileNetV2, NSFWJS_CLASSES } from "./nsfwjs-mobilenet.js";
 import { labelWithTopClass, topClassOfRows } from "./top-class.js";
+import { writeResultsJson } from "./results-file.js";
 
 const IMAGE_SIDE = 256;
 const HELD_OUT_EVERY = 4;
@@ -65,13 +65,6 @@ function engineTopClasses(model: CompressedModel, dataset: Dataset, batchSize: n
 
 const agreementOf = (a: Uint8Array, b: Uint8Array): number => a.reduce((n, label, i) => n + (label === b[i] ? 1 : 0), 0) / a.length;
 
-function writeResults(file: string, results: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(results, null, 2) + "\n");
-  renameSync(temp, file);
-}
-
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
   const started = performance.now();
@@ -112,7 +105,7 @@ async function main(): Promise<void> {
     agreement, quantizeSeconds, latency,
     seconds: (performance.now() - started) / 1000,
   };
-  writeResults(options.out, results);
+  writeResultsJson(options.out, results);
   console.log(JSON.stringify(results, null, 2));
 }
 

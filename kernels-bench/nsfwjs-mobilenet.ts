@@ -9,7 +9,7 @@
 // needed: the labels are the original's top-1 on natural-image crops (Debian's sample images),
 // and the score is top-1 agreement with the original on crops of images held out from training.
 // Writes kernels-bench/results/nsfwjs-mobilenet.json (temp file, then rename) and prints a summary.
-import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -27,6 +27,7 @@ import { selectBackend } from "../src/train/backend-select.js";
 import { evaluateGraph } from "../src/train/evaluate-graph.js";
 import { decodeImages, listImageFiles, randomCrops, type DecodedImage } from "./natural-images.js";
 import { labelWithTopClass } from "./top-class.js";
+import { writeResultsJson } from "./results-file.js";
 
 /** nsfwjs's class names, in its output order. */
 export const NSFWJS_CLASSES = ["Drawing", "Hentai", "Neutral", "Porn", "Sexy"];
@@ -99,13 +100,6 @@ function classCounts(labels: Uint8Array): Record<string, number> {
 // Batches of 32: MobileNetV2's 112x112x96 activations at evaluate's default 256 would take GiBs.
 const agreement = (graph: Graph, test: Dataset): number => evaluateGraph(graph, test, { batchSize: 32 }).accuracy;
 
-function writeResults(file: string, results: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(results, null, 2) + "\n");
-  renameSync(temp, file);
-}
-
 async function pruneAndTune(original: CompressedModel, train: Dataset, test: Dataset, options: BenchOptions, log: (line: string) => void) {
   let started = performance.now();
   // finetune 'none', then the learner's own fine-tune (FullPrecLearner distilling from the
@@ -164,7 +158,7 @@ async function main(): Promise<void> {
     seconds: { prune: run.pruneSeconds, fineTune: run.tuneSeconds, total: (performance.now() - started) / 1000 },
     layers: (run.pruned.history.at(-1) as { layers?: unknown } | undefined)?.layers,
   };
-  writeResults(options.out, results);
+  writeResultsJson(options.out, results);
   printSummary(results);
 }
 

@@ -1,7 +1,6 @@
 // npm run bench:kernels [-- --quick] [-- --only quantize,gemm]
 // Measures every kernel family against its baselines in one run, prints a table and writes
 // kernels-bench/results/latest.json (written to a temporary file, then renamed).
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { kernels } from "../src/kernels/core.js";
@@ -16,6 +15,7 @@ import { benchMask } from "./mask.js";
 import { benchPool } from "./pool.js";
 import { benchQuantize } from "./quantize.js";
 import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
+import { writeResultsJson } from "./results-file.js";
 
 type Family = (opts: BenchOptions, limits: MachineLimits) => Promise<BenchEntry[]>;
 
@@ -84,9 +84,7 @@ async function main(): Promise<void> {
     entries,
   };
   const file = out ?? join(dirname(findPackageFile("package.json", "run from the package")), "kernels-bench", "results", "latest.json");
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeResultsJson(file, result);
   console.error(`wrote ${file} (${result.seconds.toFixed(1)} s)`);
 }
 

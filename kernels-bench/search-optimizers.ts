@@ -7,13 +7,14 @@
 // skipped with a note when that Python or Optuna is missing.
 // Writes kernels-bench/results/search-optimizers.json (temporary file, then renamed).
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Optimizer } from "../src/search/optimizer.js";
 import { optimizerByName } from "../src/search/optimizers.js";
 import { testFunctions, type TestFunction } from "../src/search/test-functions.js";
 import { TpeOptimizer } from "../src/search/tpe.js";
 import { findPackageFile } from "../src/util/package-files.js";
+import { writeResultsJson } from "./results-file.js";
 
 /** Debian's interpreter, where python3-optuna is installed (a virtualenv's python3 may not see it). */
 const PYTHON = "/usr/bin/python3";
@@ -142,9 +143,7 @@ function main(): void {
     results, targets: verdicts,
   };
   const out = join(dirname(findPackageFile("package.json", "run from a checkout")), "kernels-bench", "results", quick ? "search-optimizers-quick.json" : "search-optimizers.json");
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, JSON.stringify(report, null, 2) + "\n");
-  renameSync(`${out}.tmp`, out);
+  writeResultsJson(out, report);
   console.log(`written to ${out}`);
 }
 

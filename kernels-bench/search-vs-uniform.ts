@@ -10,8 +10,8 @@
 // "before" is the row built as a search trial builds it (channel: right after reconstruction,
 // or after the short fine-tune the search was given; weight-sparse: after its --fast-steps).
 // Test accuracy before and after the fine-tune, MACs kept. Writes kernels-bench/results/search-vs-uniform.json.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { computeNormalization, type Normalization } from "../src/data/batches.js";
 import { sampleCount, splitValidation } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/registry.js";
@@ -27,6 +27,7 @@ import { optionsForMode, type ChainLearner } from "../src/search/trial.js";
 import { readTrials } from "../src/search/trial-log.js";
 import { selectBackend } from "../src/train/backend-select.js";
 import { evaluateGraph } from "../src/train/evaluate-graph.js";
+import { writeResultsJson } from "./results-file.js";
 
 const argValue = (argv: string[], flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
 
@@ -112,9 +113,7 @@ async function main(): Promise<void> {
   }
   const summary = { model: modelDir, learner: step.learner, learnerOptions: step.options, fastSteps, batchSize: batchSize ?? step.options.batchSize, trainImages: sampleCount(split.train), rows: results };
   const out = argValue(argv, "--out") ?? join("kernels-bench", "results", "search-vs-uniform.json");
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(`${out}.tmp`, JSON.stringify(summary, null, 2) + "\n");
-  renameSync(`${out}.tmp`, out);
+  writeResultsJson(out, summary);
   console.log(JSON.stringify(summary, null, 2));
 }
 

@@ -3,13 +3,13 @@
 // tfjs-wasm and PyTorch; prints tables and writes kernels-bench/results/train-latest.json
 // (written to a temporary file, then renamed).
 import { setBackendThreads } from "../src/backend/executor.js";
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join } from "node:path";
 import { findPackageFile } from "../src/util/package-files.js";
 import type { BenchEntry } from "./harness.js";
 import { BENCH_MODELS, benchTrain, type BenchModelName, type MemoryCheck, type TrainBenchOptions, type TrainProfile } from "./train.js";
 import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
+import { writeResultsJson } from "./results-file.js";
 
 function valueAfter(argv: string[], flag: string): string | null {
   const i = argv.indexOf(flag);
@@ -93,9 +93,7 @@ async function main(): Promise<void> {
     ...result,
   };
   const file = out ?? join(dirname(findPackageFile("package.json", "run from the package")), "kernels-bench", "results", "train-latest.json");
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(report, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeResultsJson(file, report);
   console.error(`wrote ${file} (${report.seconds.toFixed(1)} s)`);
 }
 

@@ -4,11 +4,11 @@
 // a killed search; the best point is then re-trained in full mode and its model written into --out
 // (model.json last, so a directory with model.json is a finished one), with report.html.
 // Without --optimizer, compress runs as it always did and these flags are refused.
-import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Normalization } from "../data/batches.js";
 import type { Dataset } from "../data/dataset.js";
-import { MODEL_JSON } from "../io/file-handler.js";
+import { MODEL_JSON, writeFileAtomic } from "../io/file-handler.js";
 import { modelFiles } from "../io/model-files.js";
 import { measureModel } from "../learners/compress.js";
 import type { CompressedModel } from "../learners/learner.js";
@@ -80,12 +80,6 @@ async function moveModelInto(staging: string, out: string): Promise<void> {
   await rm(staging, { recursive: true, force: true });
 }
 
-/** Writes a file whole or not at all. */
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
-}
-
 export async function compressWithSearch(c: SearchContext): Promise<Record<string, unknown>> {
   const { o, io, out } = c;
   const trials = (o.trials as number | undefined) ?? 50;
@@ -122,7 +116,7 @@ export async function compressWithSearch(c: SearchContext): Promise<Record<strin
     const after = { ...final.metrics, storedBytes: await storedBytes(out) };
     const layers = layerValues(plan, best.repaired);
     const settings = { learners: c.names.join(","), optimizer, reward, trials, budget: plan.constraint?.description ?? "none", model: c.directory, dataset: c.datasetName };
-    await writeAtomic(join(out, "report.html"), searchReport({ title: `pocketflow search: ${c.names.join(" → ")} on ${c.datasetName}`, settings, trials: result.trials, best, layers, final: after }));
+    await writeFileAtomic(join(out, "report.html"), searchReport({ title: `pocketflow search: ${c.names.join(" → ")} on ${c.datasetName}`, settings, trials: result.trials, best, layers, final: after }));
     if (o.json !== true) io.stdout(searchSummary(best, layers, before, after));
     return {
       command: "compress", model: c.directory, out, dataset: c.datasetName, learners: c.names, backend: c.backend,

@@ -2,8 +2,8 @@
 // predictions of our own paths. Float models (pruned ones too: pruned channels are gone from the
 // graph, pruned weights are zeros) export as float graphs; int8 models (deploy/int8-model.ts's
 // convention) as QDQ graphs by default or as QOperator graphs (QLinearConv and onnxruntime's QLinear ops).
-import { rename, rm, writeFile } from "node:fs/promises";
 import type { CompressedModel } from "../graph/compressed-model.js";
+import { writeFileAtomic } from "../io/file-handler.js";
 import { ExportError, OnnxBuilder } from "./onnx-builder.js";
 import { emitFloatGraph, emitOutputs, floatHooks, graphValueInfos } from "./onnx-float.js";
 import { exportOnnxInt8, isInt8Model } from "./onnx-int8.js";
@@ -42,21 +42,9 @@ export function exportOnnx(model: CompressedModel, options: OnnxExportOptions = 
   }
 }
 
-/** Writes bytes to `path` through a temporary file renamed into place: never a half-written model. */
-export async function writeFileAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.partial-${process.pid}`;
-  try {
-    await writeFile(temporary, bytes);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
-}
-
 /** exportOnnx, written atomically to `path`. Returns the bytes written. */
 export async function saveOnnx(path: string, model: CompressedModel, options: OnnxExportOptions = {}): Promise<number> {
   const bytes = exportOnnx(model, options);
-  await writeFileAtomically(path, bytes);
+  await writeFileAtomic(path, bytes); // never a half-written model
   return bytes.length;
 }

@@ -6,8 +6,9 @@
 // ends. The space is the first learner of the chain that declares one (channel in
 // `channel,uniform-tf`); the other learners run with their options as given.
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { writeFileAtomic } from "../io/file-handler.js";
 import { resolveOptions, type CompressedModel, type Learner } from "../learners/learner.js";
 import { constraintFor, type LayerConstraint } from "./constraints.js";
 import type { DdpgOptions } from "./ddpg.js";
@@ -110,7 +111,7 @@ const configOf = (options: SearchOptions) => ({ optimizer: options.optimizer, se
 /** The baselines a search starts with (none when turned off), at most its trials. */
 const baselinesOf = (plan: SearchPlan, options: SearchOptions) => (options.baselines === false ? [] : plan.baselines.slice(0, options.trials));
 
-/** Writes search.json (temp + rename) or, when resuming, checks that the settings are the log's. */
+/** Writes search.json (whole or not at all) or, when resuming, checks that the settings are the log's. */
 async function checkConfig(options: SearchOptions, logged: number): Promise<void> {
   const path = join(options.dir, SEARCH_CONFIG);
   const config = JSON.parse(JSON.stringify(configOf(options))) as Record<string, unknown>;
@@ -120,8 +121,7 @@ async function checkConfig(options: SearchOptions, logged: number): Promise<void
     const changed = Object.keys(config).filter((key) => JSON.stringify(previous[key]) !== JSON.stringify(config[key]));
     if (changed.length > 0) throw new Error(`search --resume: ${changed.map((key) => `${key} was ${JSON.stringify(previous[key])}, now ${JSON.stringify(config[key])}`).join("; ")}: resume with the settings of the logged search, or start a new one in another --out`);
   }
-  await writeFile(`${path}.tmp`, `${JSON.stringify(config, null, 2)}\n`);
-  await rename(`${path}.tmp`, path);
+  await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`);
 }
 
 const better = (a: TrialRecord, b: TrialRecord | undefined): boolean => a.score !== undefined && (b?.score === undefined || a.score > b.score);
