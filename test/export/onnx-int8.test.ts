@@ -24,7 +24,8 @@ import { loadCompressedModel } from "../../src/io/compressed-model-dir.js";
 import { add, concatenate, conv, dense, everyOpGraph, input, plain } from "../graph/test-graphs.js";
 import { randomizeBatchNorms } from "../graph/shrink-helpers.js";
 import { int8Model, withoutFinalSoftmax } from "./int8-fixture.js";
-import { argmaxRows, runOnnx, seededBatch } from "./onnx-run.js";
+import { topClassOfRows } from "../../kernels-bench/top-class.js";
+import { runOnnx, seededBatch } from "./onnx-run.js";
 
 beforeAll(async () => {
   await tf.setBackend("cpu");
@@ -60,7 +61,7 @@ async function compare(model: CompressedModel, flavor: "qdq" | "qoperator", batc
   }
   const first = graph.outputs[0];
   const classes = actual[first].length / batch;
-  const [a, r] = [argmaxRows(actual[first], classes), argmaxRows(reference[first], classes)];
+  const [a, r] = [topClassOfRows(actual[first], classes), topClassOfRows(reference[first], classes)];
   return { maxLsb, top1: a.filter((c, i) => c === r[i]).length / batch };
 }
 
@@ -122,9 +123,9 @@ describe("exportOnnx int8 in onnxruntime vs fake quantization and vs the int8 en
     const model = int8Model(logits, images(data.train, 16));
     const x = images(data.test, 100);
     const inputName = logits.nodes[0].id;
-    const reference = argmaxRows((await runOnnx(exportOnnx(model, { flavor: "qdq" }), inputName, x, "disabled"))[logits.outputs[0]], 10);
-    const integer = argmaxRows((await runOnnx(exportOnnx(model, { flavor: "qoperator" }), inputName, x))[logits.outputs[0]], 10);
-    const floatTop1 = argmaxRows((await runOnnx(exportOnnx(uncompressed(logits)), inputName, x))[logits.outputs[0]], 10);
+    const reference = topClassOfRows((await runOnnx(exportOnnx(model, { flavor: "qdq" }), inputName, x, "disabled"))[logits.outputs[0]], 10);
+    const integer = topClassOfRows((await runOnnx(exportOnnx(model, { flavor: "qoperator" }), inputName, x))[logits.outputs[0]], 10);
+    const floatTop1 = topClassOfRows((await runOnnx(exportOnnx(uncompressed(logits)), inputName, x))[logits.outputs[0]], 10);
     const labels = Array.from(data.test.labels.subarray(0, 100));
     const share = (a: number[], b: number[]) => a.filter((c, i) => c === b[i]).length / a.length;
     console.log(`shipped resnet20 int8 (QOperator): top-1 agreement with fake quantization ${share(integer, reference)}, with float ${share(integer, floatTop1)}; accuracy int8 ${share(integer, labels)}, float ${share(floatTop1, labels)}`);

@@ -39,14 +39,3 @@ export function tfjsOutputs(graph: Graph, x: { shape: number[]; values: Float32A
     model.dispose();
   }
 }
-
-/** Index of the largest value of each row of a [rows, classes] array. */
-export function argmaxRows(values: Float32Array, classes: number): number[] {
-  const rows: number[] = [];
-  for (let r = 0; r * classes < values.length; r++) {
-    let best = 0;
-    for (let c = 1; c < classes; c++) if (values[r * classes + c] > values[r * classes + best]) best = c;
-    rows.push(best);
-  }
-  return rows;
-}
