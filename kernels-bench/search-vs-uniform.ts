@@ -16,7 +16,7 @@ import { computeNormalization, type Normalization } from "../src/data/batches.js
 import { sampleCount, splitValidation } from "../src/data/dataset.js";
 import { loadDataset } from "../src/data/registry.js";
 import { graphCost } from "../src/graph/cost.js";
-import type { CompressedModel } from "../src/graph/compressed-model.js";
+import { trainingSeedOf, type CompressedModel } from "../src/graph/compressed-model.js";
 import { loadCompressedModel } from "../src/io/compressed-model-dir.js";
 import { enableRelaxedSimd } from "../src/kernels/wasm-module.js";
 import { compress } from "../src/learners/compress.js";
@@ -93,9 +93,8 @@ async function main(): Promise<void> {
   const preprocessing = (extras.preprocessing ?? {}) as { dataset?: string; normalization?: Normalization };
   const data = loadDataset(preprocessing.dataset as string);
   const validationCount = Number(argValue(argv, "--validation") ?? 1000);
-  // the held-out samples of the model's own training run (its recorded seed), as compress holds out
-  const trained = [...model.history].reverse().find((entry) => entry.step === "train" && typeof (entry.options as { seed?: unknown } | undefined)?.seed === "number");
-  const split = splitValidation(data.train, validationCount, (trained?.options as { seed?: number } | undefined)?.seed ?? 0);
+  // the held-out samples of the model's own training run, as compress holds out
+  const split = splitValidation(data.train, validationCount, trainingSeedOf(model));
   const normalization = preprocessing.normalization ?? computeNormalization(split.train);
   const data_ = { train: split.train, validation: split.validation, normalization };
   const accuracy = (m: CompressedModel) => evaluateGraph(m.graph, data.test, { normalization }).accuracy;

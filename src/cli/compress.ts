@@ -10,6 +10,7 @@ import { basename, dirname, join } from "node:path";
 import { computeNormalization, type Normalization } from "../data/batches.js";
 import { sampleCount, splitValidation } from "../data/dataset.js";
 import { DATASET_NAMES, loadDataset } from "../data/registry.js";
+import { trainingSeedOf } from "../graph/compressed-model.js";
 import { loadCompressedModel, saveCompressedModel } from "../io/compressed-model-dir.js";
 import { MODEL_JSON } from "../io/file-handler.js";
 import { modelFiles } from "../io/model-files.js";
@@ -184,9 +185,7 @@ export async function compressCommand(argv: readonly string[], io: CommandIO): P
   if (datasetName === undefined) throw new UsageError(`pocketflow compress: ${directory} does not say which dataset it was trained on; pass --dataset`);
   const data = loadDataset(datasetName, o["data-dir"] as string | undefined);
   checkModelFitsDataset("pocketflow compress", directory, model.graph, datasetName, data.train);
-  // the held-out samples of the model's own training run (its recorded seed), so validation stays unseen
-  const trained = [...model.history].reverse().find((entry) => entry.step === "train" && typeof (entry.options as { seed?: unknown } | undefined)?.seed === "number");
-  const splitSeed = (trained?.options as { seed?: number } | undefined)?.seed ?? 0;
+  const splitSeed = trainingSeedOf(model);
   const validationCount = (o.validation as number | undefined) ?? Math.min(5000, Math.floor(sampleCount(data.train) / 10));
   if (validationCount >= sampleCount(data.train)) throw new UsageError(`pocketflow compress: --validation must be below the ${sampleCount(data.train)} training samples, but got ${validationCount}`);
   const split = validationCount > 0 ? splitValidation(data.train, validationCount, splitSeed) : { train: data.train, validation: undefined };

@@ -75,6 +75,15 @@ export function withHistory(model: CompressedModel, step: string, details: Recor
   return { ...model, history: [...model.history, { ...details, step, at: new Date().toISOString() }] };
 }
 
+/**
+ * The seed of the model's last training run (0 when none recorded): splitValidation with it holds
+ * out the samples that run held out, so a validation split stays unseen.
+ */
+export function trainingSeedOf(model: CompressedModel): number {
+  const trained = [...model.history].reverse().find((entry) => entry.step === "train" && typeof (entry.options as { seed?: unknown } | undefined)?.seed === "number");
+  return (trained?.options as { seed?: number } | undefined)?.seed ?? 0;
+}
+
 /** The weight of a node by IR weight name, or an error naming what the node has. */
 export function weightOf(graph: Graph, nodeId: string, weightName: string): { node: GraphNode; values: Float32Array; shape: number[] } {
   const node = graph.nodes.find((candidate) => candidate.id === nodeId);
