@@ -11,7 +11,6 @@ const PIVOT_EPS: f64 = 1e-13;
 const JITTER_START: f64 = 1e-10;
 const MAX_JITTER_TRIES = 30;
 
-
 /** v[k] *= s for k < len. */
 function scaleRowF64(v: usize, len: i32, s: f64): void {
   for (let k = 0; k < len; k++) store<f64>(v + (<usize>k << 3), load<f64>(v + (<usize>k << 3)) * s);

@@ -381,7 +381,6 @@ const PIVOT_EPS: f64 = 1.1920928955078125e-7; // 2^-23, f32 epsilon
 const RIDGE_START: f64 = 1e-10;
 const MAX_RIDGE_TRIES = 40;
 
-
 /**
  * Row-by-row Cholesky G + ridge·I = L Lᵀ into factor (f64 p×p, lower triangle, rows contiguous
  * so every inner product is a contiguous SIMD dot). Returns false at the first pivot that is

@@ -22,11 +22,9 @@ import { evaluateGraph } from "../src/train/evaluate-graph.js";
 import { fineTuneRecipe } from "../src/train/recipes.js";
 import { findPackageFile } from "../src/util/package-files.js";
 import { writeResultsJson } from "./results-file.js";
+import { flagValue } from "./flags.js";
 
-const option = (argv: string[], flag: string, fallback: string): string => {
-  const i = argv.indexOf(flag);
-  return i >= 0 ? argv[i + 1] ?? fallback : fallback;
-};
+const option = (argv: string[], flag: string, fallback: string): string => flagValue(argv, flag) ?? fallback;
 
 interface MethodResult {
   selection: ChannelSelectionMethod;

@@ -21,14 +21,10 @@ import { selectBackend } from "../src/train/backend-select.js";
 import { quantizedForward } from "../src/train/evaluate-quantized.js";
 import { topClassOfRows } from "./top-class.js";
 import { writeResultsJson } from "./results-file.js";
+import { flagValue } from "./flags.js";
 
 const BATCH = 100;
 type Logits = (images: Float32Array, batch: number, shape: number[]) => Promise<Float32Array>;
-
-function argValue(argv: string[], flag: string): string | undefined {
-  const i = argv.indexOf(flag);
-  return i < 0 ? undefined : argv[i + 1];
-}
 
 async function onnxLogits(model: CompressedModel, flavor: "qdq" | "qoperator"): Promise<{ run: Logits; release(): Promise<void> }> {
   const bytes = exportOnnx({ ...model, graph: logitsGraph(model.graph) }, { flavor });
@@ -44,10 +40,9 @@ function tfjsLogits(forward: (x: tf.Tensor4D) => tf.Tensor2D): Logits {
   return async (images, batch, shape) => tf.tidy(() => forward(tf.tensor4d(images, [batch, ...shape] as [number, number, number, number])).dataSync() as Float32Array);
 }
 
-
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const dir = argValue(argv, "--model");
+  const dir = flagValue(argv, "--model");
   if (dir === undefined) throw new Error("bench:int8-agreement: --model DIR (an integer model from the uniform-tf learner) is required");
   enableRelaxedSimd();
   await selectBackend({ backend: "pocketflow" });
@@ -56,8 +51,8 @@ async function main(): Promise<void> {
   const preprocessing = (extras.preprocessing ?? {}) as { dataset?: string; normalization?: Normalization };
   if (preprocessing.dataset === undefined) throw new Error(`bench:int8-agreement: ${dir} does not say which dataset it was trained on`);
   const test = loadDataset(preprocessing.dataset).test;
-  const limit = Number(argValue(argv, "--limit") ?? test.labels.length);
-  const floatDir = argValue(argv, "--float");
+  const limit = Number(flagValue(argv, "--limit") ?? test.labels.length);
+  const floatDir = flagValue(argv, "--float");
   const floatGraph = floatDir === undefined ? undefined : (await loadCompressedModel(floatDir)).model.graph;
   const logitsNode = logitsGraph(model.graph).outputs[0];
   const lsb = activationParams(model, logitsNode).scale;
@@ -100,7 +95,7 @@ async function main(): Promise<void> {
   await qoperator.release();
   floatModel?.dispose();
   const results = { model: dir, float: floatDir, dataset: preprocessing.dataset, images: labels.length, logitsLsb: lsb, accuracy, agreement, maxLogitDifferenceLsb: maxLsb };
-  const out = argValue(argv, "--out") ?? join("kernels-bench", "results", "int8-agreement.json");
+  const out = flagValue(argv, "--out") ?? join("kernels-bench", "results", "int8-agreement.json");
   writeResultsJson(out, results);
   console.log(JSON.stringify(results, null, 2));
 }

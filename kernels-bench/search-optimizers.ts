@@ -15,6 +15,7 @@ import { testFunctions, type TestFunction } from "../src/search/test-functions.j
 import { TpeOptimizer } from "../src/search/tpe.js";
 import { findPackageFile } from "../src/util/package-files.js";
 import { writeResultsJson } from "./results-file.js";
+import { flagValue } from "./flags.js";
 
 /** Debian's interpreter, where python3-optuna is installed (a virtualenv's python3 may not see it). */
 const PYTHON = "/usr/bin/python3";
@@ -34,10 +35,7 @@ const RUNNERS: Runner[] = [
   { label: "tpe (multivariate)", make: (fn, seed) => new TpeOptimizer(fn.space, { seed, multivariate: true }) },
 ];
 
-const option = (flag: string, fallback: string): string => {
-  const i = process.argv.indexOf(flag);
-  return i >= 0 ? process.argv[i + 1] ?? fallback : fallback;
-};
+const option = (flag: string, fallback: string): string => flagValue(process.argv, flag) ?? fallback;
 
 /** The q-quantile of sorted values, interpolated linearly (numpy's default). */
 function quantile(sorted: readonly number[], q: number): number {

@@ -28,8 +28,7 @@ import { readTrials } from "../src/search/trial-log.js";
 import { selectBackend } from "../src/train/backend-select.js";
 import { evaluateGraph } from "../src/train/evaluate-graph.js";
 import { writeResultsJson } from "./results-file.js";
-
-const argValue = (argv: string[], flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+import { flagValue } from "./flags.js";
 
 interface Row {
   name: string;
@@ -74,13 +73,13 @@ function fidelities(step: ChainLearner, fastSteps: number): { before: Record<str
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const searchDirs = argValue(argv, "--search")?.split(",");
+  const searchDirs = flagValue(argv, "--search")?.split(",");
   if (searchDirs === undefined) throw new Error("bench:search-vs-uniform: --search DIR[,DIR...] (the --out of finished searches of one learner) is required");
-  const modelDir = argValue(argv, "--model");
+  const modelDir = flagValue(argv, "--model");
   if (modelDir === undefined) throw new Error("bench:search-vs-uniform: --model DIR, the searches' input model, is required");
-  const fastSteps = Number(argValue(argv, "--fast-steps") ?? 300);
-  const batchSize = argValue(argv, "--batch-size") === undefined ? undefined : Number(argValue(argv, "--batch-size"));
-  const only = argValue(argv, "--only")?.split(",");
+  const fastSteps = Number(flagValue(argv, "--fast-steps") ?? 300);
+  const batchSize = flagValue(argv, "--batch-size") === undefined ? undefined : Number(flagValue(argv, "--batch-size"));
+  const only = flagValue(argv, "--only")?.split(",");
   enableRelaxedSimd();
   await selectBackend({ backend: "pocketflow" });
 
@@ -92,7 +91,7 @@ async function main(): Promise<void> {
   }
   const preprocessing = (extras.preprocessing ?? {}) as { dataset?: string; normalization?: Normalization };
   const data = loadDataset(preprocessing.dataset as string);
-  const validationCount = Number(argValue(argv, "--validation") ?? 1000);
+  const validationCount = Number(flagValue(argv, "--validation") ?? 1000);
   // the held-out samples of the model's own training run, as compress holds out
   const split = splitValidation(data.train, validationCount, trainingSeedOf(model));
   const normalization = preprocessing.normalization ?? computeNormalization(split.train);
@@ -111,7 +110,7 @@ async function main(): Promise<void> {
     results.push(result);
   }
   const summary = { model: modelDir, learner: step.learner, learnerOptions: step.options, fastSteps, batchSize: batchSize ?? step.options.batchSize, trainImages: sampleCount(split.train), rows: results };
-  const out = argValue(argv, "--out") ?? join("kernels-bench", "results", "search-vs-uniform.json");
+  const out = flagValue(argv, "--out") ?? join("kernels-bench", "results", "search-vs-uniform.json");
   writeResultsJson(out, summary);
   console.log(JSON.stringify(summary, null, 2));
 }
